@@ -1,0 +1,366 @@
+"""The range-test result: raw arrays + the config that made them, independent of any framework.
+
+A :class:`RangeTestResult` is what every engine (PyTorch, Keras, distributed) returns and what the
+CLI reads back from JSON without importing a framework. It stores *raw* per-step values; smoothing
+and suggestions are computed from them on demand, so a saved run can be re-read with newer rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from lrscope._version import __version__
+from lrscope.analysis.stop import STOP_COMPLETED
+from lrscope.analysis.types import Bounds, Suggestion
+
+#: Version of the JSON layout written by :meth:`RangeTestResult.save`. Bump on breaking changes.
+SCHEMA_VERSION = 1
+FORMAT_NAME = "lrscope.range_test"
+
+Source = Literal["auto", "loss", "val_loss"]
+
+
+class ResultFileError(ValueError):
+    """A result file that cannot be read: corrupt, foreign, or from a newer lrscope."""
+
+
+def _as_1d(name: str, values: ArrayLike) -> NDArray[np.float64]:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Argument `{name}` must be a 1-D array of numbers. Received: {values!r:.80}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"Argument `{name}` must be 1-D. Received: {name} with shape {arr.shape}")
+    return arr
+
+
+def _json_float(x: float) -> float | str:
+    """JSON has no NaN/inf; store them as strings so files stay standard JSON."""
+    if math.isfinite(x):
+        return float(x)
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _from_json_float(x: Any) -> float:
+    if isinstance(x, str):
+        return float(x)  # "nan", "inf", "-inf"
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return float(x)
+    raise TypeError(f"expected a number, got {x!r:.40}")
+
+
+@dataclass
+class RangeTestResult:
+    """Arrays recorded by one LR range test, and what is needed to read them.
+
+    Attributes:
+        lrs: learning rate of each recorded step (the first param group's, for multi-group optimizers).
+        losses: raw training loss of each step (NaN/inf kept: they are the divergence).
+        val_losses: optional validation loss per step (NaN where not evaluated that step; engines
+            record an evaluated but non-finite validation loss as +inf so it is not mistaken for a gap).
+        metrics: optional named per-step metrics (e.g. ``{"accuracy": ...}``), NaN where not evaluated.
+        steps: optimizer step index of each record (defaults to ``0..n-1``).
+        sweep: ``"exp"`` or ``"linear"`` — how LRs were spaced; slopes are read against log10(lr)
+            for ``"exp"``.
+        stop_reason: why the sweep ended (``"completed"``, ``"diverged"``, ``"non-finite loss"``,
+            ``"data exhausted"``, ``"interrupted"``).
+        stop_detail: one sentence with the numbers behind ``stop_reason``.
+        config: the settings that produced the run (engine, start/end LR, optimizer name ...).
+        notes: things a user should know (e.g. "the loader was cycled 3 times").
+        version: lrscope version that recorded it.
+    """
+
+    lrs: NDArray[np.float64]
+    losses: NDArray[np.float64]
+    val_losses: NDArray[np.float64] | None = None
+    metrics: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    steps: NDArray[np.int64] | None = None
+    sweep: Literal["exp", "linear"] = "exp"
+    stop_reason: str = STOP_COMPLETED
+    stop_detail: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    version: str = __version__
+
+    def __post_init__(self) -> None:
+        self.lrs = _as_1d("lrs", self.lrs)
+        self.losses = _as_1d("losses", self.losses)
+        n = len(self.lrs)
+        if len(self.losses) != n:
+            raise ValueError(
+                "Arguments `lrs` and `losses` must have the same length. "
+                f"Received: len(lrs)={n}, len(losses)={len(self.losses)}"
+            )
+        if n and (not np.all(np.isfinite(self.lrs)) or np.any(self.lrs <= 0)):
+            bad = self.lrs[~(np.isfinite(self.lrs) & (self.lrs > 0))][0]
+            raise ValueError(f"Argument `lrs` must hold finite positive learning rates. Received: a value {bad!r}")
+        if self.val_losses is not None:
+            self.val_losses = _as_1d("val_losses", self.val_losses)
+            if len(self.val_losses) != n:
+                raise ValueError(
+                    "Argument `val_losses` must have one entry per step (NaN where not evaluated). "
+                    f"Received: len(val_losses)={len(self.val_losses)}, steps={n}"
+                )
+        metrics = {}
+        for name, values in dict(self.metrics or {}).items():
+            arr = _as_1d(f"metrics[{name!r}]", values)
+            if len(arr) != n:
+                raise ValueError(
+                    f"Argument `metrics[{name!r}]` must have one entry per step. Received: length {len(arr)}, steps={n}"
+                )
+            metrics[str(name)] = arr
+        self.metrics = metrics
+        self.steps = np.arange(n, dtype=np.int64) if self.steps is None else np.asarray(self.steps, dtype=np.int64)
+        if self.steps.shape != (n,):
+            raise ValueError(f"Argument `steps` must have one entry per step. Received: shape {self.steps.shape}, steps={n}")
+        if self.sweep not in ("exp", "linear"):
+            raise ValueError(f"Argument `sweep` must be 'exp' or 'linear'. Received: sweep={self.sweep!r}")
+        self.notes = list(self.notes)
+        self.config = dict(self.config)
+
+    # ------------------------------------------------------------------ reading the curve
+
+    def __len__(self) -> int:
+        return len(self.lrs)
+
+    def curve(self, source: Source = "auto") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(lrs, losses)`` of the curve suggestions read.
+
+        Args:
+            source: ``"loss"`` (training), ``"val_loss"``, or ``"auto"`` — the validation loss when
+                it was recorded at every step, else the training loss. Steps where the validation loss
+                was not evaluated are dropped.
+        """
+        if source == "auto":
+            source = "val_loss" if self.val_losses is not None and np.count_nonzero(~np.isnan(self.val_losses)) >= 2 else "loss"
+        if source == "loss":
+            return self.lrs, self.losses
+        if source == "val_loss":
+            if self.val_losses is None:
+                raise ValueError("Argument `source` is 'val_loss' but this run recorded no validation loss. Received: source='val_loss'")
+            keep = ~np.isnan(self.val_losses)  # NaN = not evaluated; engines record a diverged one as +inf
+            return self.lrs[keep], self.val_losses[keep]
+        raise ValueError(f"Argument `source` must be 'auto', 'loss' or 'val_loss'. Received: source={source!r}")
+
+    def suggest(self, method: str | None = None, *, source: Source = "auto", **options: Any) -> Suggestion:
+        """One suggestion by a named rule (default: the library's evidence-based default).
+
+        Args:
+            method: a rule name from :func:`lrscope.analysis.available_rules`; None for the default.
+            source: which curve to read (see :meth:`curve`).
+            **options: passed to the rule.
+
+        Returns:
+            A :class:`~lrscope.Suggestion` (``.found`` is False with a reason when the curve says nothing).
+        """
+        from lrscope.analysis import rules
+
+        lrs, losses = self.curve(source)
+        return rules.suggest(lrs, losses, method or rules.DEFAULT_METHOD, sweep=self.sweep, **options)
+
+    def suggestions(self, *, source: Source = "auto") -> dict[str, Suggestion]:
+        """Every registered rule's suggestion, by name."""
+        from lrscope.analysis import rules
+
+        lrs, losses = self.curve(source)
+        return {name: rules.suggest(lrs, losses, name, sweep=self.sweep) for name in rules.available_rules()}
+
+    def candidates(self, *, source: Source = "auto", **options: Any) -> list[Suggestion]:
+        """Distinct good LRs (local minima near the lowest loss), in increasing LR order."""
+        from lrscope.analysis import rules
+
+        lrs, losses = self.curve(source)
+        return rules.candidates(lrs, losses, sweep=self.sweep, **options)
+
+    def bounds(self, source: Literal["loss", "val_loss", "metric"] = "loss", *, metric: str | None = None, **options: Any) -> Bounds:
+        """(base_lr, max_lr) for cyclical schedules, from the loss curve or a metric-vs-LR curve.
+
+        Args:
+            source: ``"loss"``/``"val_loss"`` for the loss curve, ``"metric"`` for a recorded metric.
+            metric: which metric (default: the only one recorded, or ``"accuracy"``).
+        """
+        from lrscope.analysis import rules
+
+        if source == "metric":
+            if not self.metrics:
+                raise ValueError("Argument `source` is 'metric' but this run recorded no metric. Received: source='metric'")
+            name = metric or ("accuracy" if "accuracy" in self.metrics else next(iter(self.metrics)))
+            if name not in self.metrics:
+                raise ValueError(f"Argument `metric` must be one of {sorted(self.metrics)}. Received: metric={name!r}")
+            values = self.metrics[name]
+            keep = ~np.isnan(values)
+            higher = options.pop("higher_is_better", "loss" not in name.lower())
+            return rules.metric_bounds(self.lrs[keep], values[keep], higher_is_better=higher, sweep=self.sweep, **options)
+        lrs, losses = self.curve(source)
+        return rules.loss_bounds(lrs, losses, sweep=self.sweep, **options)
+
+    def schedule(self, kind: str = "triangular", *, bounds: Bounds | None = None, **kwargs: Any):  # -> Schedule
+        """A schedule built from this run's bounds (see :func:`lrscope.schedules.from_bounds`).
+
+        Args:
+            kind: ``"triangular"``, ``"triangular2"``, ``"exp_range"``, ``"welch"``, ``"hann"``,
+                ``"one_cycle"``, ``"cosine"``, ``"sgdr"``, ...
+            bounds: bounds to use (default: :meth:`bounds` of the loss curve).
+            **kwargs: the schedule's own arguments (``step_size_up``, ``total_steps`` ...).
+
+        Raises:
+            ValueError: when the curve gives no bounds (the reason is in the message).
+        """
+        from lrscope.schedules import from_bounds
+
+        b = bounds if bounds is not None else self.bounds()
+        if not b.found:
+            raise ValueError(f"This run gives no bounds for a schedule: {b.reason}")
+        return from_bounds(kind, base_lr=b.base_lr, max_lr=b.max_lr, **kwargs)
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Loss vs LR with suggestions (see :func:`lrscope.plot.plot_result`). Needs matplotlib."""
+        from lrscope import plot as _plot
+
+        return _plot.plot_result(self, ax=ax, **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN/inf stored as strings)."""
+
+        def arr(a: NDArray[np.float64] | None) -> list[float | str] | None:
+            return None if a is None else [_json_float(float(v)) for v in a]
+
+        return {
+            "format": FORMAT_NAME,
+            "schema_version": SCHEMA_VERSION,
+            "lrscope_version": self.version,
+            "sweep": self.sweep,
+            "stop_reason": self.stop_reason,
+            "stop_detail": self.stop_detail,
+            "config": self.config,
+            "notes": self.notes,
+            "steps": [int(s) for s in self.steps],  # type: ignore[union-attr]
+            "lrs": arr(self.lrs),
+            "losses": arr(self.losses),
+            "val_losses": arr(self.val_losses),
+            "metrics": {k: arr(v) for k, v in self.metrics.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, origin: str = "<dict>") -> RangeTestResult:
+        """Inverse of :meth:`to_dict`; raises :class:`ResultFileError` naming ``origin`` on bad data."""
+
+        def fail(what: str) -> ResultFileError:
+            return ResultFileError(f"{origin}: {what}")
+
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            fmt = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise fail(f"not an lrscope range-test result (format={fmt!r}, expected {FORMAT_NAME!r})")
+        ver = data.get("schema_version")
+        if not isinstance(ver, int) or isinstance(ver, bool):
+            raise fail(f"schema_version must be an integer, found {ver!r}")
+        if ver > SCHEMA_VERSION:
+            raise fail(
+                f"written with schema version {ver} by lrscope {data.get('lrscope_version')}, newer than this "
+                f"lrscope ({__version__}, schema {SCHEMA_VERSION}) can read: upgrade lrscope"
+            )
+        try:
+            def arr(key: str, value: Any) -> NDArray[np.float64] | None:
+                if value is None:
+                    return None
+                if not isinstance(value, list):
+                    raise TypeError(f"{key} must be a list, found {type(value).__name__}")
+                return np.array([_from_json_float(v) for v in value], dtype=np.float64)
+
+            metrics_raw = data.get("metrics") or {}
+            if not isinstance(metrics_raw, dict):
+                raise TypeError("metrics must be an object")
+            return cls(
+                lrs=arr("lrs", data["lrs"]),  # type: ignore[arg-type]
+                losses=arr("losses", data["losses"]),  # type: ignore[arg-type]
+                val_losses=arr("val_losses", data.get("val_losses")),
+                metrics={k: arr(f"metrics.{k}", v) for k, v in metrics_raw.items()},  # type: ignore[misc]
+                steps=np.asarray(data["steps"], dtype=np.int64) if data.get("steps") is not None else None,
+                sweep=data.get("sweep", "exp"),
+                stop_reason=str(data.get("stop_reason", STOP_COMPLETED)),
+                stop_detail=str(data.get("stop_detail", "")),
+                config=dict(data.get("config") or {}),
+                notes=list(data.get("notes") or []),
+                version=str(data.get("lrscope_version", "unknown")),
+            )
+        except KeyError as exc:
+            raise fail(f"missing field {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            raise fail(f"invalid content: {exc}") from None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write versioned JSON atomically (a temp file renamed into place: no partial file on failure)."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1)
+        _atomic_write(path, text)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> RangeTestResult:
+        """Read a file written by :meth:`save`.
+
+        Raises:
+            ResultFileError: the file is missing, not JSON, not an lrscope result, or newer than this lrscope.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ResultFileError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ResultFileError(f"{path}: cannot be read ({exc})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ResultFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        return cls.from_dict(data, origin=str(path))
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The per-step arrays as CSV (step, lr, loss, val_loss?, metrics...). Writes ``path`` if given."""
+        cols: list[tuple[str, Any]] = [("step", self.steps), ("lr", self.lrs), ("loss", self.losses)]
+        if self.val_losses is not None:
+            cols.append(("val_loss", self.val_losses))
+        cols += list(self.metrics.items())
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([c for c, _ in cols])
+        for i in range(len(self)):
+            w.writerow([int(v[i]) if c == "step" else repr(float(v[i])) for c, v in cols])
+        text = buf.getvalue()
+        if path is not None:
+            _atomic_write(Path(path), text)
+        return text
+
+    def __repr__(self) -> str:
+        lo, hi = (self.lrs.min(), self.lrs.max()) if len(self) else (math.nan, math.nan)
+        extra = " +val_loss" if self.val_losses is not None else ""
+        extra += "".join(f" +{m}" for m in self.metrics)
+        return f"<RangeTestResult {len(self)} steps, lr {lo:.3g}..{hi:.3g} ({self.sweep}){extra}, stop: {self.stop_reason}>"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
