@@ -1,0 +1,617 @@
+"""Pictures of range tests and schedules (matplotlib, an extra: ``pip install 'lrscope[plot]'``).
+
+Every function takes ``ax=`` (a matplotlib Axes to draw into; a new figure when None) and returns the
+Axes it drew on, so pictures compose: ``ax = plot_result(r); plot_metric(r, ax=ax.twinx())``.
+Nothing here shows or saves a figure by itself except :func:`save_figure`; matplotlib is imported
+inside the functions, so ``import lrscope.plot`` costs nothing.
+
+What the loss-vs-LR picture shows (:func:`plot_result`):
+
+* the raw per-step loss, faint; the bias-corrected EMA of it (``beta=0.98``), bold;
+* every rule's suggestion as a marker on the smoothed curve, labelled ``method  lr``; the default
+  rule's answer is also in the title, so the answer can be read without the table;
+* candidate LRs (distinct local minima) as arrows pointing down at the curve;
+* where the sweep stopped because the loss diverged (red dotted line);
+* a log learning-rate axis for exponential sweeps.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from lrscope.analysis.smoothing import DEFAULT_BETA, ema
+from lrscope.analysis.stop import STOP_DIVERGED, STOP_NONFINITE
+from lrscope.analysis.types import Bounds, Suggestion
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from lrscope.result import RangeTestResult
+    from lrscope.schedules import Schedule
+
+__all__ = [
+    "IMAGE_FORMATS",
+    "new_figure",
+    "plot_lr_steps",
+    "plot_metric",
+    "plot_result",
+    "plot_runs",
+    "plot_schedule",
+    "save_figure",
+    "to_png",
+]
+
+#: File extensions :func:`save_figure` writes, and the matplotlib format of each.
+IMAGE_FORMATS = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".svg": "svg", ".pdf": "pdf"}
+
+_INSTALL_HINT = "plotting needs matplotlib: pip install 'lrscope[plot]'"
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_DIVERGED = (STOP_DIVERGED, STOP_NONFINITE)
+
+
+def _mpl() -> Any:
+    """Import matplotlib (with the install hint when missing)."""
+    try:
+        import matplotlib
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(_INSTALL_HINT) from exc
+    return matplotlib
+
+
+def _headless() -> bool:
+    if os.environ.get("MPLBACKEND"):
+        return False  # the user chose
+    if os.name == "nt" or os.uname().sysname == "Darwin":  # type: ignore[attr-defined]
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _axes(ax: Any, figsize: tuple[float, float] = (7.5, 4.8)) -> Axes:
+    """``ax`` itself, or the Axes of a new pyplot figure (Agg when there is no display)."""
+    if ax is not None:
+        return ax
+    mpl = _mpl()
+    if _headless() and "matplotlib.pyplot" not in __import__("sys").modules:
+        mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, new_ax = plt.subplots(figsize=figsize, layout="constrained")
+    return new_ax
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = (7.5, 4.8)) -> tuple[Figure, Any]:
+    """A figure outside pyplot (no global state, no backend, nothing to close): ``(fig, axes)``.
+
+    Use it for files and reports; the plotting functions draw into its axes via ``ax=``.
+    """
+    _mpl()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True)
+    return fig, axes
+
+
+def _fmt_lr(x: float) -> str:
+    return f"{x:.2g}"
+
+
+def _log_x(result: RangeTestResult, log_x: bool | None) -> bool:
+    return result.sweep == "exp" if log_x is None else bool(log_x)
+
+
+def _curve_y_at(lrs: np.ndarray, values: np.ndarray, s: Suggestion) -> float:
+    """The y of suggestion ``s`` on a curve: the value at its index, else interpolated in log(lr)."""
+    if s.index is not None and 0 <= s.index < len(values) and math.isfinite(values[s.index]):
+        return float(values[s.index])
+    keep = np.isfinite(values)
+    if not np.any(keep) or s.lr is None:
+        return math.nan
+    x, y = np.log(lrs[keep]), values[keep]
+    order = np.argsort(x)
+    return float(np.interp(math.log(s.lr), x[order], y[order]))
+
+
+def _y_limits(raw: np.ndarray, smooth: np.ndarray) -> tuple[float, float] | None:
+    """Limits that show the dip and clip the blow-up: from the lowest smoothed loss to a little above
+    the starting loss (or the highest smoothed loss, when that is lower)."""
+    fin = smooth[np.isfinite(smooth)]
+    if fin.size == 0:
+        fin = raw[np.isfinite(raw)]
+    if fin.size == 0:
+        return None
+    lo, hi, start = float(fin.min()), float(fin.max()), float(fin[0])
+    raw_fin = raw[np.isfinite(raw)]
+    if raw_fin.size:  # the raw noise under the dip stays visible
+        lo = min(lo, float(np.quantile(raw_fin, 0.02)))
+    top = min(hi, start + max(start - lo, 0.0) * 0.6) if start > lo else hi
+    if raw_fin.size:  # let the raw noise show, but not the divergence
+        top = max(top, min(float(np.quantile(raw_fin, 0.9)), start + max(start - lo, 0.0)))
+    span = top - lo
+    if span <= 0:
+        span = abs(lo) * 0.1 or 1.0
+    return lo - 0.32 * span, top + 0.22 * span
+
+
+def plot_result(
+    result: RangeTestResult,
+    ax: Any = None,
+    *,
+    source: Literal["auto", "loss", "val_loss"] = "auto",
+    methods: Sequence[str] | None = None,
+    suggestions: Mapping[str, Suggestion] | None = None,
+    show_raw: bool = True,
+    show_candidates: bool = True,
+    show_divergence: bool = True,
+    beta: float = DEFAULT_BETA,
+    log_x: bool | None = None,
+    color: str | None = None,
+    label: str | None = None,
+    title: str | bool = True,
+) -> Axes:
+    """Loss vs learning rate, with every suggestion marked and labelled.
+
+    Args:
+        result: the range test to draw.
+        ax: Axes to draw into (a new figure when None).
+        source: which loss curve (see :meth:`RangeTestResult.curve`).
+        methods: rule names to mark (default: every registered rule); ``[]`` marks none.
+        suggestions: precomputed suggestions by name (overrides ``methods``).
+        show_raw: draw the raw loss faintly behind the smoothed one.
+        show_candidates: mark candidate LRs (:meth:`RangeTestResult.candidates`) with arrows.
+        show_divergence: mark where a diverged sweep stopped.
+        beta: EMA factor for the smoothed curve (0 draws the raw loss as the bold line).
+        log_x: log LR axis (default: True for exponential sweeps).
+        color: colour of the loss curves.
+        label: legend label of the smoothed curve.
+        title: True for a title that states the default suggestion, a string, or False for none.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        ImportError: without matplotlib.
+        ValueError: for a ``source`` the run did not record.
+
+    Example:
+        >>> ax = result.plot()                      # doctest: +SKIP
+        >>> ax.figure.savefig("lr_find.png")        # doctest: +SKIP
+    """
+    ax = _axes(ax)
+    lrs, losses = result.curve(source)
+    which = "val_loss" if (source == "val_loss" or (source == "auto" and lrs is not result.lrs)) else "loss"
+    ylabel = "validation loss" if which == "val_loss" else "training loss"
+    smooth = ema(losses, beta) if len(losses) else losses
+    base_color = color or "C0"
+    if show_raw and len(lrs):
+        ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=base_color, alpha=0.28, lw=0.9,
+                label=f"raw {ylabel}", gid="raw_loss")
+    ax.plot(lrs, smooth, color=base_color, lw=2.2, label=label or f"smoothed {ylabel} (EMA β={beta:g})",
+            gid="smoothed_loss")
+    if _log_x(result, log_x):
+        ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    limits = _y_limits(losses, smooth) if len(lrs) else None
+    if limits is not None:
+        ax.set_ylim(*limits)
+
+    # --- suggestions: marker on the curve + label in the empty band under it --------------------------
+    if suggestions is None:
+        suggestions = _suggestions(result, source, methods)
+    found = sorted((s for s in suggestions.values() if s.found), key=lambda s: s.lr)  # type: ignore[arg-type, return-value]
+    if len(lrs):
+        lo_x, hi_x = (math.log(float(np.min(lrs))), math.log(float(np.max(lrs))))
+    else:
+        lo_x = hi_x = 0.0
+    level_step = 0.075
+    n_found = len(found)
+    for k, s in enumerate(found):
+        assert s.lr is not None
+        i = list(suggestions.values()).index(s)
+        col = f"C{(i % 9) + 1}"
+        y = _curve_y_at(lrs, smooth, s)
+        ax.plot([s.lr], [y], linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=8, color=col,
+                markeredgecolor="black", markeredgewidth=0.6, zorder=5, gid=f"suggestion:{s.method}")
+        frac = (math.log(s.lr) - lo_x) / (hi_x - lo_x) if hi_x > lo_x else 0.5
+        ha = "right" if frac > 0.45 else "left"
+        text_y = 0.04 + level_step * (n_found - 1 - k if ha == "right" else k)
+        ax.annotate(
+            f"{s.method} {_fmt_lr(s.lr)}",
+            xy=(s.lr, y),
+            xycoords="data",
+            xytext=(s.lr, text_y),
+            textcoords=ax.get_xaxis_transform(),
+            ha=ha,
+            va="bottom",
+            fontsize=8.5,
+            color="black",
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=col, lw=1.0, alpha=0.9),
+            arrowprops=dict(arrowstyle="-", color=col, lw=0.9, shrinkA=0, shrinkB=4),
+            zorder=6,
+            gid=f"suggestion_label:{s.method}",
+        )
+
+    # --- candidates: arrows pointing down at the curve --------------------------------------------------
+    if show_candidates and len(lrs) >= 2:
+        try:
+            cands = result.candidates(source=source)
+        except ValueError:
+            cands = []
+        for c in cands:
+            if c.lr is None:
+                continue
+            y = _curve_y_at(lrs, smooth, c)
+            ax.annotate(
+                f"{_fmt_lr(c.lr)}",
+                xy=(c.lr, y),
+                xytext=(0, 34),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7.5,
+                color="0.25",
+                arrowprops=dict(arrowstyle="-|>", color="0.35", lw=1.0, shrinkA=1, shrinkB=3),
+                gid="candidate",
+            )
+        if cands:  # one legend entry for all arrows
+            ax.plot([], [], marker=r"$\downarrow$", linestyle="none", color="0.35", markersize=9,
+                    label="candidate (local minimum)")
+
+    # --- divergence ---------------------------------------------------------------------------------------
+    if show_divergence and result.stop_reason in _DIVERGED and len(result.lrs):
+        stop_lr = float(result.lrs[-1])
+        ax.axvline(stop_lr, color="red", ls=":", lw=1.5, gid="divergence",
+                   label=f"{result.stop_reason} at {_fmt_lr(stop_lr)}")
+
+    if title is True:
+        ax.set_title(_title(result, suggestions), fontsize=11)
+    elif title:
+        ax.set_title(str(title), fontsize=11)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    return ax
+
+
+def _suggestions(result: RangeTestResult, source: str, methods: Sequence[str] | None) -> dict[str, Suggestion]:
+    if len(result) == 0:
+        return {}
+    if methods is None:
+        return result.suggestions(source=source)  # type: ignore[arg-type]
+    return {m: result.suggest(m, source=source) for m in methods}  # type: ignore[arg-type]
+
+
+def _default_method() -> str | None:
+    try:
+        from lrscope.analysis import rules
+    except ImportError:  # pragma: no cover - rules not installed yet
+        return None
+    return getattr(rules, "DEFAULT_METHOD", None)
+
+
+def _title(result: RangeTestResult, suggestions: Mapping[str, Suggestion]) -> str:
+    default = _default_method()
+    s = suggestions.get(default) if default else None
+    if s is None and suggestions:
+        s = next((v for v in suggestions.values() if v.found), None)
+    if s is None:
+        return "LR range test"
+    if not s.found:
+        return f"LR range test: no suggestion from {s.method}"
+    return f"LR range test — suggested lr ≈ {s.nice:g}  ({s.method}: {s.lr:.3g})"
+
+
+def plot_lr_steps(result: RangeTestResult, ax: Any = None, *, log_y: bool | None = None, color: str | None = None,
+                  label: str | None = None, mark_suggestion: bool = True) -> Axes:
+    """Learning rate vs optimizer step of a sweep (where it stopped is marked when it diverged).
+
+    Args:
+        result: the range test.
+        ax: Axes to draw into (a new figure when None).
+        log_y: log LR axis (default: True for exponential sweeps).
+        color: line colour.
+        label: legend label.
+        mark_suggestion: draw the default rule's suggestion as a horizontal line.
+
+    Returns:
+        The Axes drawn on.
+    """
+    ax = _axes(ax)
+    ax.plot(result.steps, result.lrs, color=color or "C0", lw=2, label=label or "learning rate", gid="lr")
+    if _log_x(result, log_y):
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.grid(True, alpha=0.3)
+    if result.stop_reason in _DIVERGED and len(result):
+        ax.axvline(float(result.steps[-1]), color="red", ls=":", lw=1.5, gid="divergence",  # type: ignore[index]
+                   label=f"{result.stop_reason} at step {int(result.steps[-1])}")  # type: ignore[index]
+    if mark_suggestion and len(result) >= 2:
+        s = result.suggest()
+        if s.found:
+            assert s.lr is not None
+            ax.axhline(s.lr, color="C1", ls="--", lw=1.2, gid="suggestion",
+                       label=f"suggested lr {_fmt_lr(s.lr)} ({s.method})")
+    start, end = result.config.get("start_lr"), result.config.get("end_lr")
+    sweep = f"{result.sweep} sweep"
+    if isinstance(start, (int, float)) and isinstance(end, (int, float)):
+        sweep += f" {start:.2g} → {end:.2g}"
+    ax.set_title(f"LR schedule of the range test ({sweep}, {len(result)} steps)", fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_metric(
+    result: RangeTestResult,
+    metric: str | None = None,
+    ax: Any = None,
+    *,
+    bounds: Bounds | bool = True,
+    higher_is_better: bool | None = None,
+    log_x: bool | None = None,
+    color: str | None = None,
+) -> Axes:
+    """A recorded metric (e.g. validation accuracy) vs learning rate, with the chosen bounds shaded.
+
+    The bounds are :meth:`RangeTestResult.bounds` with ``source="metric"`` (Smith 2017, §3.3: base_lr where
+    the metric starts to improve, max_lr where it stops improving or turns ragged).
+
+    Args:
+        result: a run that recorded ``metric``.
+        metric: metric name (default: the only one, or ``"accuracy"``).
+        ax: Axes to draw into (a new figure when None).
+        bounds: True to compute and shade the bounds, a :class:`Bounds` to shade, False for none.
+        higher_is_better: direction of the metric (default: True unless its name contains "loss").
+        log_x: log LR axis (default: True for exponential sweeps).
+        color: line colour.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        ValueError: when the run recorded no such metric (names the ones it has).
+    """
+    if not result.metrics:
+        raise ValueError("This run recorded no metric to plot; run the range test with a metric "
+                         "(e.g. `lrscope find ... --metric accuracy`). Received: metrics={}")
+    name = metric or ("accuracy" if "accuracy" in result.metrics else next(iter(result.metrics)))
+    if name not in result.metrics:
+        raise ValueError(f"Argument `metric` must be one of {sorted(result.metrics)}. Received: metric={name!r}")
+    ax = _axes(ax)
+    values = result.metrics[name]
+    keep = np.isfinite(values)
+    lrs, vals = result.lrs[keep], values[keep]
+    ax.plot(lrs, vals, color=color or "C2", lw=1.8, marker="o" if len(vals) <= 40 else None, markersize=3.5,
+            label=name, gid="metric")
+    if _log_x(result, log_x):
+        ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel(name)
+    ax.grid(True, alpha=0.3)
+    b: Bounds | None = None
+    if isinstance(bounds, Bounds):
+        b = bounds
+    elif bounds:
+        opts = {} if higher_is_better is None else {"higher_is_better": higher_is_better}
+        try:
+            b = result.bounds("metric", metric=name, **opts)
+        except ValueError as exc:
+            b = Bounds.abstain("metric", str(exc))
+    if b is not None and b.found:
+        assert b.base_lr is not None and b.max_lr is not None
+        ax.axvspan(b.base_lr, b.max_lr, color="C2", alpha=0.15, gid="bounds",
+                   label=f"bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)}")
+        for x, what in ((b.base_lr, "base_lr"), (b.max_lr, "max_lr")):
+            ax.axvline(x, color="C2", lw=1, ls="--")
+            ax.annotate(f"{what} {_fmt_lr(x)}", xy=(x, 0.03), xycoords=ax.get_xaxis_transform(), ha="center",
+                        va="bottom", fontsize=8.5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="C2", alpha=0.9),
+                        gid=f"bound:{what}")
+        ax.set_title(f"{name} vs learning rate — cycle between {_fmt_lr(b.base_lr)} and {_fmt_lr(b.max_lr)}",
+                     fontsize=11)
+    else:
+        ax.set_title(f"{name} vs learning rate", fontsize=11)
+        if b is not None:
+            ax.text(0.5, 0.03, f"no bounds: {b.reason}", transform=ax.transAxes, ha="center", va="bottom",
+                    fontsize=8, color="0.3", wrap=True, gid="bounds_reason")
+    ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def plot_runs(
+    results: Sequence[RangeTestResult],
+    labels: Sequence[str] | None = None,
+    ax: Any = None,
+    *,
+    source: Literal["auto", "loss", "val_loss"] = "auto",
+    method: str | None = None,
+    show_raw: bool = True,
+    beta: float = DEFAULT_BETA,
+    log_x: bool | None = None,
+) -> Axes:
+    """Several runs' loss-vs-LR curves overlaid, each with its suggestion (``method``, default rule).
+
+    Args:
+        results: the runs.
+        labels: one legend label per run (default ``run 1``, ``run 2`` ...).
+        ax: Axes to draw into (a new figure when None).
+        source: which loss curve of each run.
+        method: the rule whose suggestion is marked on each curve (default: the library default);
+            ``""`` marks none.
+        show_raw: draw each raw loss faintly.
+        beta: EMA factor of the smoothed curves.
+        log_x: log LR axis (default: True when every run is an exponential sweep).
+
+    Returns:
+        The Axes drawn on.
+    """
+    if not results:
+        raise ValueError("Argument `results` must hold at least one run. Received: results=[]")
+    if labels is None:
+        labels = [f"run {i + 1}" for i in range(len(results))]
+    if len(labels) != len(results):
+        raise ValueError(f"Argument `labels` must have one label per run. Received: {len(labels)} labels "
+                         f"for {len(results)} runs")
+    if len(results) == 1:
+        return plot_result(results[0], ax=ax, source=source, beta=beta, log_x=log_x, label=labels[0],
+                           methods=None if method is None else ([method] if method else []))
+    ax = _axes(ax)
+    lows, highs = [], []
+    for i, (r, lab) in enumerate(zip(results, labels)):
+        col = f"C{i % 10}"
+        lrs, losses = r.curve(source)
+        smooth = ema(losses, beta) if len(losses) else losses
+        if show_raw:
+            ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=col, alpha=0.2, lw=0.8,
+                    gid=f"raw_loss:{lab}")
+        line = ax.plot(lrs, smooth, color=col, lw=2, label=lab, gid=f"smoothed_loss:{lab}")[0]
+        lim = _y_limits(losses, smooth) if len(lrs) else None
+        if lim:
+            lows.append(lim[0])
+            highs.append(lim[1])
+        if method == "" or len(lrs) == 0:
+            continue
+        s = r.suggest(method, source=source)
+        if s.found:
+            assert s.lr is not None
+            y = _curve_y_at(lrs, smooth, s)
+            ax.plot([s.lr], [y], marker=_MARKERS[i % len(_MARKERS)], markersize=8, color=col, linestyle="none",
+                    markeredgecolor="black", markeredgewidth=0.6, zorder=5, gid=f"suggestion:{lab}")
+            line.set_label(f"{lab}  ({s.method} {_fmt_lr(s.lr)})")
+            ax.annotate(f"{_fmt_lr(s.lr)}", xy=(s.lr, y), xytext=(6, 8 + 11 * (i % 3)), textcoords="offset points",
+                        fontsize=8.5, color=col, fontweight="bold", gid=f"suggestion_label:{lab}",
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+        if r.stop_reason in _DIVERGED and len(r.lrs):
+            ax.axvline(float(r.lrs[-1]), color=col, ls=":", lw=1.2, gid=f"divergence:{lab}")
+    if log_x if log_x is not None else all(r.sweep == "exp" for r in results):
+        ax.set_xscale("log")
+    if lows:
+        ax.set_ylim(min(lows), max(highs))
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    ax.grid(True, alpha=0.3)
+    which = method or _default_method() or "default rule"
+    ax.set_title(f"LR range tests compared (marked: {which} suggestion)" if method != "" else "LR range tests compared",
+                 fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    return ax
+
+
+def plot_schedule(
+    schedule: Schedule,
+    num_steps: int | None = None,
+    ax: Any = None,
+    *,
+    steps_per_epoch: int | None = None,
+    log_y: bool = False,
+    label: str | None = None,
+    color: str | None = None,
+    title: str | None = None,
+) -> Axes:
+    """A schedule's learning rate vs step (``schedule.preview(num_steps)``).
+
+    Args:
+        schedule: any :class:`lrscope.schedules.Schedule`.
+        num_steps: how many steps to draw (default: the schedule's ``total_steps``).
+        ax: Axes to draw into (a new figure when None).
+        steps_per_epoch: draw faint epoch boundaries and a secondary epoch axis.
+        log_y: log LR axis.
+        label: legend label (default: the schedule's class name).
+        color: line colour.
+        title: the title (default: names the schedule and its LR range).
+
+    Returns:
+        The Axes drawn on.
+    """
+    steps, lrs = schedule.preview(num_steps)
+    ax = _axes(ax)
+    name = label or type(schedule).__name__
+    ax.plot(steps, lrs, color=color or "C0", lw=2, label=name, gid="schedule")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.grid(True, alpha=0.3)
+    if steps_per_epoch and len(steps):
+        last = int(steps[-1])
+        for e in range(steps_per_epoch, last + 1, steps_per_epoch):
+            ax.axvline(e, color="0.6", lw=0.6, ls="--", zorder=0)
+        spe = float(steps_per_epoch)
+        sec = ax.secondary_xaxis("top", functions=(lambda s: s / spe, lambda e: e * spe))
+        sec.set_xlabel("epoch")
+    if len(lrs):
+        lo, hi = float(np.min(lrs)), float(np.max(lrs))
+        ax.set_title(title or f"{name}: lr {_fmt_lr(lo)} – {_fmt_lr(hi)} over {len(steps)} steps", fontsize=11)
+    return ax
+
+
+# ----------------------------------------------------------------------------------------- files
+
+
+def _figure_of(fig_or_ax: Any) -> Figure:
+    fig = getattr(fig_or_ax, "figure", None)
+    if fig is not None and not hasattr(fig_or_ax, "savefig"):
+        return fig.get_figure(root=True) if hasattr(fig, "get_figure") else fig
+    return fig_or_ax
+
+
+def image_format(path: str | os.PathLike[str]) -> str:
+    """The matplotlib format for ``path``'s extension; ValueError naming the supported ones."""
+    ext = Path(path).suffix.lower()
+    if ext not in IMAGE_FORMATS:
+        raise ValueError(
+            f"Cannot tell the image format from {str(path)!r}: the extension must be one of "
+            f"{', '.join(sorted(IMAGE_FORMATS))}. Received: {ext or 'no extension'}"
+        )
+    return IMAGE_FORMATS[ext]
+
+
+def save_figure(fig_or_ax: Any, path: str | os.PathLike[str], *, dpi: int = 130) -> Path:
+    """Write a figure (or the figure of an Axes) to ``path``, the format given by the extension.
+
+    The file is written to a temporary name and renamed into place, so a failure leaves no partial file.
+
+    Args:
+        fig_or_ax: a Figure or an Axes.
+        path: ``.png``, ``.jpg``/``.jpeg``, ``.svg`` or ``.pdf``.
+        dpi: resolution of raster formats.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: for an unsupported extension.
+    """
+    path = Path(path)
+    fmt = image_format(path)
+    fig = _figure_of(fig_or_ax)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def to_png(fig_or_ax: Any, *, dpi: int = 110) -> bytes:
+    """PNG bytes of a figure (or an Axes' figure), e.g. to embed in HTML."""
+    import io
+
+    buf = io.BytesIO()
+    _figure_of(fig_or_ax).savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
