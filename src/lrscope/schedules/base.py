@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any, overload
+from collections.abc import Iterable
+from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -28,6 +29,23 @@ class Schedule(ABC):
 
     #: Number of steps the schedule is defined for, or None when it goes on forever.
     total_steps: int | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Frozen-ish: a schedule that called ``_freeze()`` at the end of its constructor cannot be
+        # changed afterwards (its validation would be bypassed). Build a new one instead.
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(f"{type(self).__name__} is immutable; build a new schedule instead of setting `{name}`")
+        super().__setattr__(name, value)
+
+    def _freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+    def lr_range(self) -> tuple[float, float]:
+        """``(low, high)``: every value of the schedule lies in ``[low, high]`` (up to rounding).
+
+        Subclasses that know their range override this; the default says it is unknown.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not document its range")
 
     @abstractmethod
     def _values(self, steps: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -98,13 +116,45 @@ def check_int(name: str, value: Any, *, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_fraction(name: str, value: Any, *, low: float = 0.0, high: float = 1.0, closed: bool = False) -> float:
-    """Return ``value`` as float if it lies in (low, high) (or [low, high] when closed)."""
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(float(value))
+def check_fraction(
+    name: str,
+    value: Any,
+    *,
+    low: float = 0.0,
+    high: float = 1.0,
+    closed: bool | Literal["low", "high"] = False,
+) -> float:
+    """Return ``value`` as float if it lies in (low, high) (or [low, high] when closed).
+
+    ``closed="low"`` accepts ``[low, high)``, ``closed="high"`` accepts ``(low, high]``.
+    """
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    ok = ok and math.isfinite(float(value))
+    lo_closed = closed is True or closed == "low"
+    hi_closed = closed is True or closed == "high"
     if ok:
         v = float(value)
-        ok = (low <= v <= high) if closed else (low < v < high)
+        ok = (low <= v if lo_closed else low < v) and (v <= high if hi_closed else v < high)
     if not ok:
-        br = f"[{low:g}, {high:g}]" if closed else f"({low:g}, {high:g})"
+        br = f"{'[' if lo_closed else '('}{low:g}, {high:g}{']' if hi_closed else ')'}"
         raise ValueError(f"Argument `{name}` must be in {br}. Received: {name}={value!r}")
     return float(value)
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; else ValueError listing them."""
+    options = tuple(choices)
+    if not isinstance(value, str) or value not in options:
+        listed = ", ".join(repr(c) for c in options)
+        raise ValueError(f"Argument `{name}` must be one of {listed}. Received: {name}={value!r}")
+    return value
+
+
+def check_order(low_name: str, low: float, high_name: str, high: float, *, strict: bool = False) -> None:
+    """ValueError unless ``low < high`` (strict) or ``low <= high``, naming both arguments."""
+    if (low < high) if strict else (low <= high):
+        return
+    rule = "greater than" if strict else "greater than or equal to"
+    raise ValueError(
+        f"Argument `{high_name}` must be {rule} `{low_name}`. Received: {low_name}={low!r}, {high_name}={high!r}"
+    )
