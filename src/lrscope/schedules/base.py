@@ -60,7 +60,7 @@ class Schedule(ABC):
         scalar = np.ndim(step) == 0
         s = np.asarray(step, dtype=np.float64)
         if not np.all(np.isfinite(s)) or np.any(s < 0):
-            bad = s[~(np.isfinite(s) & (s >= 0))].reshape(-1)[0] if s.ndim else float(s)
+            bad = float(s[~(np.isfinite(s) & (s >= 0))].reshape(-1)[0]) if s.ndim else float(s)
             raise ValueError(f"Argument `step` must be a finite number >= 0. Received: step={bad!r}")
         if self.total_steps is not None:
             s = np.minimum(s, self.total_steps - 1)
