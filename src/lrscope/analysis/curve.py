@@ -390,10 +390,13 @@ def prepare_curve(
                 problem = "the smoothed loss is not finite (values too large to compare)"
             elif i_min == first:
                 rise = float(np.nanmax(win)) - level
-                problem = (
-                    f"the loss never fell below its level at lr={lr[first]:.3g} ({level:.4g})"
-                    + (f"; it only rose (by {rise:.3g}): start the sweep at a lower LR" if rise > flat_tol * scale else "")
-                )
+                if rise > flat_tol * scale:
+                    problem = (
+                        f"the loss never fell below its level at lr={lr[first]:.3g} ({level:.4g}); it only rose "
+                        f"(by {rise:.3g}): start the sweep at a lower LR"
+                    )
+                else:
+                    problem = f"the curve is flat: the smoothed loss stays at {level:.4g} (changes < {flat_tol:g} of it)"
             elif drop <= flat_tol * scale:
                 problem = (
                     f"the curve is flat: the smoothed loss fell by only {drop:.3g} from {level:.4g} "
