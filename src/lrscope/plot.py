@@ -138,7 +138,25 @@ def _y_limits(raw: np.ndarray, smooth: np.ndarray) -> tuple[float, float] | None
     span = top - lo
     if span <= 0:
         span = abs(lo) * 0.1 or 1.0
-    return lo - 0.32 * span, top + 0.22 * span
+    return lo - 0.36 * span, top + 0.22 * span
+
+
+def _smooth(lrs: np.ndarray, losses: np.ndarray, sweep: str, smoothing: str, beta: float) -> tuple[np.ndarray, int]:
+    """The bold curve and the first index the rules read: the rules' own symmetric smoothing
+    (:func:`lrscope.analysis.curve.prepare_curve`) so markers sit where the rules read them, or the EMA."""
+    if smoothing not in ("rules", "ema"):
+        raise ValueError(f"Argument `smoothing` must be 'rules' or 'ema'. Received: smoothing={smoothing!r}")
+    if len(losses) == 0:
+        return losses, 0
+    if smoothing == "rules":
+        try:
+            from lrscope.analysis.curve import prepare_curve
+
+            c = prepare_curve(lrs, losses, sweep=sweep)  # type: ignore[arg-type]
+            return np.asarray(c.smoothed, dtype=np.float64), int(c.start)
+        except (ImportError, ValueError):
+            pass  # not a curve the rules can read (e.g. LRs not increasing): fall back to the EMA
+    return ema(losses, beta), 0
 
 
 def plot_result(
@@ -151,6 +169,7 @@ def plot_result(
     show_raw: bool = True,
     show_candidates: bool = True,
     show_divergence: bool = True,
+    smoothing: Literal["rules", "ema"] = "rules",
     beta: float = DEFAULT_BETA,
     log_x: bool | None = None,
     color: str | None = None,
@@ -168,7 +187,10 @@ def plot_result(
         show_raw: draw the raw loss faintly behind the smoothed one.
         show_candidates: mark candidate LRs (:meth:`RangeTestResult.candidates`) with arrows.
         show_divergence: mark where a diverged sweep stopped.
-        beta: EMA factor for the smoothed curve (0 draws the raw loss as the bold line).
+        smoothing: the bold curve: ``"rules"`` — the symmetric smoothing the suggestion rules read
+            (:func:`lrscope.analysis.curve.prepare_curve`; it ends where they stop reading, and the noisy
+            start they skip is shaded) — or ``"ema"``, the causal EMA the stop rule reads (it lags).
+        beta: EMA factor when ``smoothing="ema"``.
         log_x: log LR axis (default: True for exponential sweeps).
         color: colour of the loss curves.
         label: legend label of the smoothed curve.
@@ -189,18 +211,22 @@ def plot_result(
     lrs, losses = result.curve(source)
     which = "val_loss" if (source == "val_loss" or (source == "auto" and lrs is not result.lrs)) else "loss"
     ylabel = "validation loss" if which == "val_loss" else "training loss"
-    smooth = ema(losses, beta) if len(losses) else losses
+    smooth, start = _smooth(lrs, losses, result.sweep, smoothing, beta)
+    smooth_label = f"smoothed {ylabel} (EMA β={beta:g})" if smoothing == "ema" else f"smoothed {ylabel} (as the rules read it)"
     base_color = color or "C0"
     if show_raw and len(lrs):
         ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=base_color, alpha=0.28, lw=0.9,
                 label=f"raw {ylabel}", gid="raw_loss")
-    ax.plot(lrs, smooth, color=base_color, lw=2.2, label=label or f"smoothed {ylabel} (EMA β={beta:g})",
+    ax.plot(lrs, smooth, color=base_color, lw=2.2, label=label or smooth_label,
             gid="smoothed_loss")
     if _log_x(result, log_x):
         ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
+    if 0 < start < len(lrs):
+        ax.axvspan(float(lrs[0]), float(lrs[start]), color="0.5", alpha=0.08, lw=0, gid="skipped_start",
+                   label="noisy start (not read by the rules)")
     limits = _y_limits(losses, smooth) if len(lrs) else None
     if limits is not None:
         ax.set_ylim(*limits)
@@ -213,30 +239,38 @@ def plot_result(
         lo_x, hi_x = (math.log(float(np.min(lrs))), math.log(float(np.max(lrs))))
     else:
         lo_x = hi_x = 0.0
-    level_step = 0.075
-    n_found = len(found)
+    # Each label gets its own height in the band under the curve, so none overlap; labels left of the
+    # middle extend right, the others extend left, and the heights are ordered so that the vertical
+    # leader lines do not cross other labels.
+    fracs = [((math.log(s.lr) - lo_x) / (hi_x - lo_x) if hi_x > lo_x else 0.5) for s in found]  # type: ignore[arg-type]
+    right = [k for k, f in enumerate(fracs) if f > 0.45]  # ha="right": extend left
+    left = [k for k, f in enumerate(fracs) if f <= 0.45]
+    level = {k: i for i, k in enumerate(sorted(right, reverse=True))}
+    level.update({k: len(right) + i for i, k in enumerate(left)})
+    names = list(suggestions)
+    default = _default_method()
     for k, s in enumerate(found):
         assert s.lr is not None
-        i = list(suggestions.values()).index(s)
+        i = names.index(next(n for n in names if suggestions[n] is s))
         col = f"C{(i % 9) + 1}"
         y = _curve_y_at(lrs, smooth, s)
         ax.plot([s.lr], [y], linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=8, color=col,
                 markeredgecolor="black", markeredgewidth=0.6, zorder=5, gid=f"suggestion:{s.method}")
-        frac = (math.log(s.lr) - lo_x) / (hi_x - lo_x) if hi_x > lo_x else 0.5
-        ha = "right" if frac > 0.45 else "left"
-        text_y = 0.04 + level_step * (n_found - 1 - k if ha == "right" else k)
+        ha = "right" if k in level and k in right else "left"
         ax.annotate(
             f"{s.method} {_fmt_lr(s.lr)}",
             xy=(s.lr, y),
             xycoords="data",
-            xytext=(s.lr, text_y),
+            xytext=(s.lr, 0.03 + 0.068 * level[k]),
             textcoords=ax.get_xaxis_transform(),
             ha=ha,
             va="bottom",
             fontsize=8.5,
+            fontweight="bold" if s.method == default else "normal",
             color="black",
-            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=col, lw=1.0, alpha=0.9),
-            arrowprops=dict(arrowstyle="-", color=col, lw=0.9, shrinkA=0, shrinkB=4),
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=col, lw=1.6 if s.method == default else 1.0, alpha=0.9),
+            arrowprops=dict(arrowstyle="-", color=col, lw=0.9, shrinkA=0, shrinkB=4,
+                            relpos=(1.0, 1.0) if ha == "right" else (0.0, 1.0)),
             zorder=6,
             gid=f"suggestion_label:{s.method}",
         )
@@ -278,7 +312,7 @@ def plot_result(
     elif title:
         ax.set_title(str(title), fontsize=11)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="best", framealpha=0.9)
+        ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     return ax
 
 
@@ -359,6 +393,7 @@ def plot_metric(
     higher_is_better: bool | None = None,
     log_x: bool | None = None,
     color: str | None = None,
+    label: str | None = None,
 ) -> Axes:
     """A recorded metric (e.g. validation accuracy) vs learning rate, with the chosen bounds shaded.
 
@@ -373,6 +408,7 @@ def plot_metric(
         higher_is_better: direction of the metric (default: True unless its name contains "loss").
         log_x: log LR axis (default: True for exponential sweeps).
         color: line colour.
+        label: legend label (default: the metric's name).
 
     Returns:
         The Axes drawn on.
@@ -391,7 +427,7 @@ def plot_metric(
     keep = np.isfinite(values)
     lrs, vals = result.lrs[keep], values[keep]
     ax.plot(lrs, vals, color=color or "C2", lw=1.8, marker="o" if len(vals) <= 40 else None, markersize=3.5,
-            label=name, gid="metric")
+            label=label or name, gid="metric")
     if _log_x(result, log_x):
         ax.set_xscale("log")
     ax.set_xlabel("learning rate")
@@ -434,6 +470,7 @@ def plot_runs(
     source: Literal["auto", "loss", "val_loss"] = "auto",
     method: str | None = None,
     show_raw: bool = True,
+    smoothing: Literal["rules", "ema"] = "rules",
     beta: float = DEFAULT_BETA,
     log_x: bool | None = None,
 ) -> Axes:
@@ -447,7 +484,8 @@ def plot_runs(
         method: the rule whose suggestion is marked on each curve (default: the library default);
             ``""`` marks none.
         show_raw: draw each raw loss faintly.
-        beta: EMA factor of the smoothed curves.
+        smoothing: ``"rules"`` or ``"ema"`` (see :func:`plot_result`).
+        beta: EMA factor when ``smoothing="ema"``.
         log_x: log LR axis (default: True when every run is an exponential sweep).
 
     Returns:
@@ -461,14 +499,14 @@ def plot_runs(
         raise ValueError(f"Argument `labels` must have one label per run. Received: {len(labels)} labels "
                          f"for {len(results)} runs")
     if len(results) == 1:
-        return plot_result(results[0], ax=ax, source=source, beta=beta, log_x=log_x, label=labels[0],
+        return plot_result(results[0], ax=ax, source=source, smoothing=smoothing, beta=beta, log_x=log_x, label=labels[0],
                            methods=None if method is None else ([method] if method else []))
     ax = _axes(ax)
     lows, highs = [], []
     for i, (r, lab) in enumerate(zip(results, labels)):
         col = f"C{i % 10}"
         lrs, losses = r.curve(source)
-        smooth = ema(losses, beta) if len(losses) else losses
+        smooth, _ = _smooth(lrs, losses, r.sweep, smoothing, beta)
         if show_raw:
             ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=col, alpha=0.2, lw=0.8,
                     gid=f"raw_loss:{lab}")
@@ -593,11 +631,24 @@ def save_figure(fig_or_ax: Any, path: str | os.PathLike[str], *, dpi: int = 130)
     path = Path(path)
     fmt = image_format(path)
     fig = _figure_of(fig_or_ax)
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=dpi)  # render first: a drawing error writes nothing
+    _atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over ``path`` (mode as ``open`` would give)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi)
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -605,7 +656,6 @@ def save_figure(fig_or_ax: Any, path: str | os.PathLike[str], *, dpi: int = 130)
         except FileNotFoundError:
             pass
         raise
-    return path
 
 
 def to_png(fig_or_ax: Any, *, dpi: int = 110) -> bytes:
