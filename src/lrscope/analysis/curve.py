@@ -104,12 +104,12 @@ def validate_curve(lrs: ArrayLike, losses: ArrayLike) -> tuple[np.ndarray, np.nd
     bad = np.flatnonzero(~(np.isfinite(lr) & (lr > 0)))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"Argument `lrs` must contain only positive finite learning rates. Received: lrs[{i}]={lr[i]!r}")
+        raise ValueError(f"Argument `lrs` must contain only positive finite learning rates. Received: lrs[{i}]={float(lr[i])!r}")
     down = np.flatnonzero(np.diff(lr) <= 0)
     if down.size:
         i = int(down[0]) + 1
         raise ValueError(
-            f"Argument `lrs` must be strictly increasing. Received: lrs[{i}]={lr[i]!r} after lrs[{i - 1}]={lr[i - 1]!r}"
+            f"Argument `lrs` must be strictly increasing. Received: lrs[{i}]={float(lr[i])!r} after lrs[{i - 1}]={float(lr[i - 1])!r}"
         )
     return lr, loss
 
