@@ -109,7 +109,8 @@ class StepDecay(Schedule):
 class LinearWarmup(Schedule):
     """Linear ramp from ``start_lr`` to ``end_lr`` over ``warmup_steps`` steps.
 
-    ``lr(t) = start_lr + (end_lr - start_lr) * t / warmup_steps`` for ``t <= warmup_steps``.
+    ``lr(t) = start_lr + (end_lr - start_lr) * t / warmup_steps`` for ``t <= warmup_steps`` (computed as
+    ``(1 - f) * start_lr + f * end_lr`` with ``f = t / warmup_steps``, exact at both ends).
 
     The end is step ``warmup_steps`` (``end_lr``), so ``total_steps = warmup_steps + 1``; later steps
     hold ``end_lr``. This is optax's ``linear_schedule`` convention: in
@@ -139,7 +140,8 @@ class LinearWarmup(Schedule):
         self._freeze()
 
     def _values(self, steps: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self.start_lr + (self.end_lr - self.start_lr) * (steps / self.warmup_steps)
+        f = steps / self.warmup_steps
+        return (1.0 - f) * self.start_lr + f * self.end_lr  # exactly start_lr and end_lr at the ends
 
     def lr_range(self) -> tuple[float, float]:
         return self.start_lr, self.end_lr

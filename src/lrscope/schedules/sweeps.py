@@ -22,8 +22,8 @@ class ExponentialSweep(Schedule):
 
     ``lr(i) = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``
 
-    Step ``0`` gives ``start_lr``, step ``num_steps - 1`` gives ``end_lr`` (the end), and later
-    steps hold ``end_lr``. Range: ``[start_lr, end_lr]``.
+    Step ``0`` gives ``start_lr``, step ``num_steps - 1`` gives exactly ``end_lr`` (the end), and
+    later steps hold ``end_lr``. Range: ``[start_lr, end_lr]``.
 
     Args:
         start_lr: first learning rate, > 0.
@@ -48,7 +48,9 @@ class ExponentialSweep(Schedule):
         self._freeze()
 
     def _values(self, steps: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self.start_lr * (self.end_lr / self.start_lr) ** (steps / (self.num_steps - 1))
+        last = self.num_steps - 1
+        values = self.start_lr * (self.end_lr / self.start_lr) ** (steps / last)
+        return np.where(steps >= last, self.end_lr, values)  # exactly end_lr at the end
 
     def lr_range(self) -> tuple[float, float]:
         return self.start_lr, self.end_lr
@@ -83,7 +85,8 @@ class LinearSweep(Schedule):
         self._freeze()
 
     def _values(self, steps: NDArray[np.float64]) -> NDArray[np.float64]:
-        return self.start_lr + (self.end_lr - self.start_lr) * (steps / (self.num_steps - 1))
+        f = steps / (self.num_steps - 1)
+        return (1.0 - f) * self.start_lr + f * self.end_lr  # exactly start_lr and end_lr at the ends
 
     def lr_range(self) -> tuple[float, float]:
         return self.start_lr, self.end_lr
