@@ -369,8 +369,14 @@ class StateSnapshot:
             state = _map_tensors(self._opt_state, lambda saved: store.get(saved, copy=copy))
             # load_state_dict replaces the group dicts; keep the user's dict objects instead.
             old_dicts = list(groups)
+            old_values = [dict(g) for g in old_dicts]
             self.optimizer.load_state_dict(state)
-            for old, new in zip(old_dicts, self.optimizer.param_groups):
+            for old, before, new in zip(old_dicts, old_values, self.optimizer.param_groups):
+                for key, value in before.items():  # tensor hyperparameters (a Tensor lr): back in place
+                    if isinstance(value, torch.Tensor) and isinstance(new.get(key), torch.Tensor) and value.shape == new[key].shape:
+                        with torch.no_grad():
+                            value.copy_(new[key])
+                        new[key] = value
                 old.clear()
                 old.update(new)
             self.optimizer.param_groups[:] = old_dicts

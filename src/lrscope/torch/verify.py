@@ -1,0 +1,275 @@
+"""Verified suggestion: check a curve's suggestion by training briefly at a few LRs around it.
+
+A range test reads the loss while the LR changes every step; what a user wants is the constant LR
+that trains best. :func:`verify_suggestion` closes that gap at a small, stated cost:
+
+1. take ``center`` (an LR, a :class:`~lrscope.Suggestion`, or a :class:`~lrscope.result.RangeTestResult`
+   whose suggestion is read with ``method``);
+2. train from the *same* initial state, one after the other, at ``num_candidates`` LRs spaced
+   ``spacing`` decades apart around it (default 3 candidates half a decade apart), each for
+   ``trial_steps`` optimizer steps on the *same* batches (so their losses are paired, not noisy
+   against each other), restoring the model, optimizer and RNGs bit for bit after each trial with
+   :func:`lrscope.torch.preserve_state`;
+3. score each trial by its mean training loss over the last third of its steps (or by the mean
+   loss on ``val_data`` when given); a trial whose loss turns non-finite or blows up scores +inf;
+4. when the best candidate is at an end of the bracket, try ``extend`` more LRs beyond it (one by
+   default), so the pick is bracketed;
+5. fit a parabola to the three best adjacent scores in ``log10(lr)`` and take its vertex, clamped
+   to half a spacing around the best candidate (the best candidate itself when the three do not
+   curve upwards).
+
+Cost: ``trial_steps x (num_candidates + extensions)`` optimizer steps, reported in the
+suggestion's ``details`` with the seconds it took. With ``trial_steps`` = 10 % of a training
+run, the default costs 0.3-0.4 training runs.
+
+No other finder verifies its answer; the quality benchmark (``docs/quality.md``) measures what
+it buys.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lrscope.analysis.types import Suggestion
+from lrscope.torch.state import preserve_state
+
+__all__ = ["verify_suggestion", "fit_vertex"]
+
+#: a trial whose scored loss exceeds this multiple of the best trial's counts as diverging
+BLOWUP_FACTOR = 4.0
+
+
+def fit_vertex(xs: Any, ys: Any) -> float | None:
+    """Vertex of the parabola through three points ``(x, y)``, or None when it does not open upwards.
+
+    Example:
+        >>> round(fit_vertex([-1.0, 0.0, 1.0], [2.0, 1.0, 2.0]), 12)
+        0.0
+    """
+    x = np.asarray(xs, dtype=np.float64)
+    y = np.asarray(ys, dtype=np.float64)
+    if x.size != 3 or not np.all(np.isfinite(y)):
+        return None
+    a, b, _ = np.polyfit(x, y, 2)
+    if not (np.isfinite(a) and a > 0):
+        return None
+    return float(-b / (2 * a))
+
+
+def _center_of(center: Any, method: str | None) -> tuple[float, Suggestion | None]:
+    from lrscope.result import RangeTestResult
+
+    if isinstance(center, RangeTestResult):
+        center = center.suggest(method)
+    if isinstance(center, Suggestion):
+        if center.lr is None:
+            raise ValueError(f"Argument `center` is a suggestion that abstained, so there is nothing to verify: {center.reason}")
+        return float(center.lr), center
+    if isinstance(center, (int, float)) and not isinstance(center, bool) and math.isfinite(center) and center > 0:
+        return float(center), None
+    raise ValueError(
+        "Argument `center` must be a positive learning rate, a Suggestion or a RangeTestResult. "
+        f"Received: center={center!r:.80}"
+    )
+
+
+def _split_batch(batch: Any) -> tuple[Any, Any]:
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        return batch[0], batch[1]
+    raise ValueError(
+        "verify_suggestion with loss_fn needs batches of (inputs, targets, ...); pass step_fn for other "
+        f"batch layouts. Received: a batch of type {type(batch).__name__}"
+    )
+
+
+def verify_suggestion(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_data: Iterable[Any],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None = None,
+    *,
+    center: Any,
+    method: str | None = None,
+    trial_steps: int,
+    num_candidates: int = 3,
+    spacing: float = 0.5,
+    extend: int = 1,
+    val_data: Iterable[Any] | None = None,
+    step_fn: Callable[[nn.Module, Any], torch.Tensor] | None = None,
+    storage: str = "memory",
+) -> Suggestion:
+    """Train briefly at a few LRs around ``center`` and return the one that trained best.
+
+    Args:
+        model: the user's model (left bit-identical afterwards).
+        optimizer: the user's optimizer (state and hyperparameters left bit-identical).
+        train_data: batches; the first ``trial_steps`` are taken once and replayed for every
+            candidate (a loader shorter than that is cycled).
+        loss_fn: ``loss_fn(model(inputs), targets)``; or give ``step_fn``.
+        center: an LR, a :class:`~lrscope.Suggestion`, or a ``RangeTestResult`` (read with ``method``).
+        method: the rule read from a ``RangeTestResult`` (None: the library default).
+        trial_steps: optimizer steps per candidate (e.g. 10 % of the planned training run).
+        num_candidates: odd number of LRs tried around ``center`` (>= 3).
+        spacing: decades between neighbouring candidates (> 0).
+        extend: how many more candidates may be tried beyond an end of the bracket when the best
+            trial lies there (>= 0).
+        val_data: optional batches to score each trial on (mean loss) instead of its training loss.
+        step_fn: ``step_fn(model, batch) -> loss tensor`` (forward only; backward and the optimizer
+            step are done here) for batch layouts ``loss_fn`` cannot take.
+        storage: snapshot storage, ``"memory"`` or ``"disk"`` (see :func:`preserve_state`).
+
+    Returns:
+        A :class:`~lrscope.Suggestion` (method ``"verified"``) with ``interval`` = the candidates'
+        range whose score is within 2 % (relative) of the best, ``confidence`` ("high" when the pick
+        is bracketed by worse trials on both sides, "medium" when it lies at an end after
+        extending, "low" when every trial diverged or all scores tie), and ``details`` holding
+        every candidate's LR and score, the steps and seconds spent.
+
+    Raises:
+        ValueError: for bad arguments (named, with the value received).
+
+    Example:
+        >>> res = range_test(model, opt, loader, loss_fn, num_steps=100)          # doctest: +SKIP
+        >>> s = verify_suggestion(model, opt, loader, loss_fn, center=res,        # doctest: +SKIP
+        ...                       trial_steps=total_steps // 10)
+        >>> s.lr, s.details["steps"]                                             # doctest: +SKIP
+    """
+    lr0, base = _center_of(center, method)
+    if isinstance(trial_steps, bool) or not isinstance(trial_steps, int) or trial_steps < 3:
+        raise ValueError(f"Argument `trial_steps` must be an integer >= 3. Received: trial_steps={trial_steps!r}")
+    if isinstance(num_candidates, bool) or not isinstance(num_candidates, int) or num_candidates < 3 or num_candidates % 2 == 0:
+        raise ValueError(f"Argument `num_candidates` must be an odd integer >= 3. Received: num_candidates={num_candidates!r}")
+    if not (isinstance(spacing, (int, float)) and math.isfinite(spacing) and spacing > 0):
+        raise ValueError(f"Argument `spacing` must be a finite number > 0. Received: spacing={spacing!r}")
+    if isinstance(extend, bool) or not isinstance(extend, int) or extend < 0:
+        raise ValueError(f"Argument `extend` must be an integer >= 0. Received: extend={extend!r}")
+    if (loss_fn is None) == (step_fn is None):
+        raise ValueError("Give exactly one of `loss_fn` and `step_fn`. Received: " + ("neither" if loss_fn is None else "both"))
+
+    batches = list(itertools.islice(itertools.cycle(train_data) if hasattr(train_data, "__len__") else train_data, trial_steps))
+    if len(batches) < trial_steps:
+        # a one-shot iterator shorter than a trial: replay what it gave
+        if not batches:
+            raise ValueError("Argument `train_data` gave no batches")
+        batches = list(itertools.islice(itertools.cycle(batches), trial_steps))
+    val_batches = list(val_data) if val_data is not None else None
+    ratios = [g["lr"] / optimizer.param_groups[0]["lr"] if optimizer.param_groups[0]["lr"] else 1.0 for g in optimizer.param_groups]
+
+    def forward_loss(batch: Any) -> torch.Tensor:
+        if step_fn is not None:
+            return step_fn(model, batch)
+        x, y = _split_batch(batch)
+        return loss_fn(model(x), y)  # type: ignore[misc]
+
+    scores: dict[float, float] = {}
+    t0 = time.perf_counter()
+    steps = 0
+
+    def trial(lr: float) -> float:
+        nonlocal steps
+        tail = max(1, trial_steps // 3)
+        losses: list[torch.Tensor] = []
+        with preserve_state(model, optimizer, storage=storage):  # type: ignore[arg-type]
+            for g, r in zip(optimizer.param_groups, ratios):
+                g["lr"] = lr * r
+            model.train()
+            for i, batch in enumerate(batches):
+                optimizer.zero_grad(set_to_none=True)
+                loss = forward_loss(batch)
+                loss.backward()
+                optimizer.step()
+                steps += 1
+                if i >= trial_steps - tail:
+                    losses.append(loss.detach())
+                if i % 16 == 15 and not bool(torch.isfinite(loss.detach())):
+                    break  # diverged: no point in going on
+            if val_batches is not None and all(bool(torch.isfinite(v)) for v in losses[-1:]):
+                model.eval()
+                with torch.no_grad():
+                    losses = [forward_loss(b).detach() for b in val_batches]
+            value = float(torch.stack(losses).double().mean()) if losses else math.inf
+        return value if math.isfinite(value) else math.inf
+
+    half = num_candidates // 2
+    ks = list(range(-half, half + 1))
+    for k in ks:
+        scores[k] = trial(lr0 * 10 ** (k * spacing))
+    extensions = 0
+    while extensions < extend:
+        finite = {k: v for k, v in scores.items() if math.isfinite(v)}
+        if not finite:
+            nxt = min(scores) - 1  # everything diverged: go lower
+        else:
+            kb = min(finite, key=finite.get)  # type: ignore[arg-type]
+            if kb == max(scores):
+                nxt = kb + 1
+            elif kb == min(scores):
+                nxt = kb - 1
+            else:
+                break
+        scores[nxt] = trial(lr0 * 10 ** (nxt * spacing))
+        extensions += 1
+
+    finite = {k: v for k, v in scores.items() if math.isfinite(v)}
+    if finite:  # a trial far worse than the best is blowing up: it would diverge when trained longer
+        lowest_score = min(finite.values())
+        finite = {k: v for k, v in finite.items() if v - lowest_score <= (BLOWUP_FACTOR - 1) * abs(lowest_score)}
+    seconds = time.perf_counter() - t0
+    table = [(float(lr0 * 10 ** (k * spacing)), scores[k]) for k in sorted(scores)]
+    details: dict[str, Any] = {
+        "candidates": [lr for lr, _ in table],
+        "scores": [s if math.isfinite(s) else None for _, s in table],
+        "trial_steps": trial_steps,
+        "steps": steps,
+        "seconds": seconds,
+        "center": lr0,
+        "center_method": None if base is None else base.method,
+        "scored_on": "validation loss" if val_batches is not None else "training loss, last third of each trial",
+    }
+    if not finite:
+        lowest = min(scores)
+        lr = float(lr0 * 10 ** ((lowest - 1) * spacing))
+        return Suggestion(
+            "verified", lr, None,
+            f"every trial diverged (LRs {table[0][0]:.3g} to {table[-1][0]:.3g}); suggesting {lr:.3g}, a step "
+            "below the lowest tried, untested: run a range test from a lower start",
+            interval=(lr, lr), confidence="low", details=details,
+        )
+    best_score = min(finite.values())
+    kb = min(finite, key=finite.get)  # type: ignore[arg-type]
+    xb = math.log10(lr0) + kb * spacing
+    x = xb
+    conf = "high"
+    if kb - 1 in finite and kb + 1 in finite:
+        v = fit_vertex(
+            [math.log10(lr0) + k * spacing for k in (kb - 1, kb, kb + 1)],
+            [finite[kb - 1], finite[kb], finite[kb + 1]],
+        )
+        if v is not None:
+            x = min(max(v, xb - spacing / 2), xb + spacing / 2)
+    else:
+        conf = "medium"  # best at an end of what was tried (or next to a diverged trial)
+    near = [k for k, s in finite.items() if s <= best_score + 0.02 * abs(best_score)]
+    if len(near) == len(scores) and len(scores) > 1:
+        conf = "low"  # the trials cannot tell the LRs apart
+    lr = float(10**x)
+    lo = float(lr0 * 10 ** (min(near) * spacing))
+    hi = float(lr0 * 10 ** (max(near) * spacing))
+    lo, hi = min(lo, lr), max(hi, lr)
+    reason = (
+        f"{len(scores)} trials of {trial_steps} steps around {lr0:.3g}: lowest loss {best_score:.4g} at "
+        f"{10**xb:.3g}; {'the parabola through it and its neighbours bottoms out at' if x != xb else 'picked'} {lr:.3g}"
+    )
+    if conf == "medium":
+        reason += " (at the end of the tried range)"
+    if conf == "low":
+        reason += " (the trials' losses are within 2% of each other: they cannot tell the LRs apart)"
+    return Suggestion("verified", lr, None, reason, interval=(lo, hi), confidence=conf, details=details)  # type: ignore[arg-type]
