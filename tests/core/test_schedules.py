@@ -169,6 +169,21 @@ def test_sgdr_restarts_at_the_period_starts():
         assert s(start - 1) == pytest.approx(0.1 + 0.9 * (1 + math.cos(math.pi * (t_i - 1) / t_i)) / 2, rel=1e-12)
 
 
+@pytest.mark.parametrize("T_mult", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize("T_0", [1, 2, 3, 7, 10])
+def test_sgdr_finds_the_period_exactly_around_every_restart(T_0, T_mult):  # noqa: N803
+    # Independent: period starts by integer arithmetic; float log(.., T_mult) lands off by one at
+    # some of them (e.g. T_0=1, T_mult=3, step 121).
+    lr, eta_min = 1.0, 0.25
+    s = SGDR(lr, T_0, T_mult, eta_min)
+    start, t_i = 0, T_0
+    while start < 2**50:
+        for step, t_cur, period in [(start, 0, t_i), (start + t_i - 1, t_i - 1, t_i)]:
+            expected = eta_min + (lr - eta_min) * (1 + math.cos(math.pi * t_cur / period)) / 2
+            assert s(step) == pytest.approx(expected, rel=1e-12, abs=0), (step, t_cur, period)
+        start, t_i = start + t_i, t_i * T_mult
+
+
 def test_decays_and_constant():
     e = ExponentialDecay(1.0, gamma=0.97, steps_per_epoch=3)
     assert e([0, 2, 3, 5, 6]).tolist() == [1.0, 1.0, 0.97, 0.97, 0.97**2]
