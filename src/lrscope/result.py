@@ -230,6 +230,18 @@ class RangeTestResult:
 
         return _plot.plot_result(self, ax=ax, **kwargs)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the loss-vs-LR plot (an embedded PNG) and the suggestion table."""
+        from lrscope.report import result_html
+
+        return result_html(self)
+
+    def _repr_png_(self) -> bytes | None:
+        """Jupyter front ends without HTML: the loss-vs-LR plot (None without matplotlib)."""
+        from lrscope.report import result_png
+
+        return result_png(self)
+
     # ------------------------------------------------------------------ persistence
 
     def to_dict(self) -> dict[str, Any]:
