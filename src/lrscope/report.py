@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from lrscope.result import RangeTestResult
 
-__all__ = ["format_table", "html_report", "result_html", "suggestion_rows"]
+__all__ = ["format_table", "html_report", "result_html", "result_png", "suggestion_rows"]
 
 
 def _default_method() -> str | None:
@@ -131,6 +131,20 @@ def _summary(result: RangeTestResult) -> list[tuple[str, str]]:
             v = cfg[key]
             items.append((key.replace("_", " "), f"{v:.3g}" if isinstance(v, float) and math.isfinite(v) else str(v)))
     return items
+
+
+def result_png(result: RangeTestResult, *, dpi: int = 90) -> bytes | None:
+    """PNG bytes of the loss-vs-LR plot, or None without matplotlib or with fewer than 2 steps."""
+    if len(result) < 2:
+        return None
+    try:
+        from lrscope.plot import new_figure, plot_result, to_png
+
+        fig, ax = new_figure(figsize=(7.0, 4.3))
+    except ImportError:
+        return None
+    plot_result(result, ax=ax)
+    return to_png(fig, dpi=dpi)
 
 
 def result_html(result: RangeTestResult, *, plot: bool = True) -> str:
