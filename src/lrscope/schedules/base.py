@@ -34,7 +34,9 @@ class Schedule(ABC):
         # Frozen-ish: a schedule that called ``_freeze()`` at the end of its constructor cannot be
         # changed afterwards (its validation would be bypassed). Build a new one instead.
         if self.__dict__.get("_frozen", False):
-            raise AttributeError(f"{type(self).__name__} is immutable; build a new schedule instead of setting `{name}`")
+            raise AttributeError(
+                f"{type(self).__name__} is immutable; build a new schedule instead of setting `{name}`"
+            )
         super().__setattr__(name, value)
 
     def _freeze(self) -> None:

@@ -12,7 +12,9 @@ from lrscope.schedules.base import Schedule, check_int, check_order, check_posit
 __all__ = ["SGDR", "Cosine"]
 
 
-def _cosine(lr: float, eta_min: float, t_cur: NDArray[np.float64], t_i: NDArray[np.float64] | float) -> NDArray[np.float64]:
+def _cosine(
+    lr: float, eta_min: float, t_cur: NDArray[np.float64], t_i: NDArray[np.float64] | float
+) -> NDArray[np.float64]:
     # PyTorch's association: eta_min + (lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2
     return eta_min + (lr - eta_min) * (1 + np.cos(np.pi * t_cur / t_i)) / 2
 

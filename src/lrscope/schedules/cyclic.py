@@ -135,8 +135,7 @@ class Cyclic(Schedule):
         cycle = np.floor(1.0 + steps / self._total_size)
         x = 1.0 + steps / self._total_size - cycle
         r = self._step_ratio
-        with np.errstate(divide="ignore", invalid="ignore"):  # the branch not taken may divide by 0
-            h = np.where(x <= r, x / r, (x - 1.0) / (r - 1.0))
+        h = np.where(x <= r, x / r, (x - 1.0) / (r - 1.0))  # 0 < r < 1: both step sizes are >= 1
         if self.window == "welch":
             h = 1.0 - (1.0 - h) ** 2
         elif self.window == "hann":
