@@ -1,0 +1,257 @@
+"""lrscope.plot: check the artists on the returned Axes (lines, annotations, labels, scales, spans)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("matplotlib")
+
+from lrscope import plot as P  # noqa: E402
+from lrscope.analysis.types import Bounds  # noqa: E402
+from lrscope.result import RangeTestResult  # noqa: E402
+
+
+def curve(n=120, *, seed=0, diverge=True, metric=True, val=False):
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(1e-5, 10.0, n)
+    x = np.log10(lrs)
+    loss = 2.3 - 1.6 / (1 + np.exp(-(x + 2.5) * 3)) + 0.3 * np.exp((x + 0.3) * 2.5) + rng.normal(0, 0.03, n)
+    stop = "completed"
+    if diverge:
+        k = int(np.argmax(loss > 4 * loss.min()))
+        lrs, loss, x = lrs[: k + 1], loss[: k + 1], x[: k + 1]
+        stop = "diverged"
+    metrics = {}
+    if metric:
+        metrics["accuracy"] = np.clip(0.1 + 0.8 / (1 + np.exp(-(x + 2.5) * 3)) - 0.2 * np.exp((x + 0.3) * 2.5), 0, 1)
+    val_losses = loss + 0.05 if val else None
+    return RangeTestResult(lrs=lrs, losses=loss, val_losses=val_losses, metrics=metrics, stop_reason=stop,
+                           config={"start_lr": 1e-5, "end_lr": 10.0})
+
+
+@pytest.fixture
+def ax():
+    fig, ax = P.new_figure()
+    return ax
+
+
+def by_gid(ax, gid):
+    return [a for a in ax.get_children() if getattr(a, "get_gid", lambda: None)() == gid]
+
+
+def gid_prefix(ax, prefix):
+    return [a for a in ax.get_children() if str(getattr(a, "get_gid", lambda: None)() or "").startswith(prefix)]
+
+
+def test_plot_result_draws_raw_and_smoothed_on_log_axis(ax):
+    r = curve()
+    out = P.plot_result(r, ax=ax)
+    assert out is ax
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "learning rate" and ax.get_ylabel() == "training loss"
+    (raw,) = by_gid(ax, "raw_loss")
+    (smooth,) = by_gid(ax, "smoothed_loss")
+    np.testing.assert_allclose(raw.get_xdata(), r.lrs)
+    np.testing.assert_allclose(raw.get_ydata(), r.losses)
+    assert raw.get_alpha() < 0.5 < smooth.get_linewidth()  # faint vs bold
+    assert smooth.get_linewidth() > raw.get_linewidth()
+    labels = ax.get_legend().get_texts()
+    assert any("raw" in t.get_text() for t in labels) and any("smoothed" in t.get_text() for t in labels)
+
+
+def test_every_found_suggestion_is_marked_and_labelled(ax):
+    r = curve()
+    sugg = r.suggestions()
+    P.plot_result(r, ax=ax)
+    found = [s for s in sugg.values() if s.found]
+    assert found, "the synthetic curve must give suggestions"
+    for s in found:
+        (marker,) = by_gid(ax, f"suggestion:{s.method}")
+        assert marker.get_xdata()[0] == pytest.approx(s.lr)
+        (label,) = by_gid(ax, f"suggestion_label:{s.method}")
+        assert s.method in label.get_text() and f"{s.lr:.2g}" in label.get_text()
+        assert label.xy[0] == pytest.approx(s.lr)
+    for s in sugg.values():
+        if not s.found:
+            assert not by_gid(ax, f"suggestion:{s.method}")
+    default = r.suggest()
+    assert f"{default.nice:g}" in ax.get_title() and default.method in ax.get_title()
+
+
+def test_suggestion_labels_do_not_overlap(ax):
+    r = curve()
+    P.plot_result(r, ax=ax)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(ax.figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [a.get_bbox_patch().get_window_extent(renderer) for a in gid_prefix(ax, "suggestion_label:")]
+    assert len(boxes) >= 2
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+
+
+def test_candidates_are_arrows_and_divergence_is_marked(ax):
+    r = curve()
+    P.plot_result(r, ax=ax)
+    cands = by_gid(ax, "candidate")
+    assert len(cands) == len(r.candidates()) >= 1
+    for c, s in zip(cands, r.candidates()):
+        assert c.arrow_patch is not None and c.xy[0] == pytest.approx(s.lr)
+    (div,) = by_gid(ax, "divergence")
+    assert div.get_xdata()[0] == pytest.approx(r.lrs[-1])
+    assert "diverged" in div.get_label()
+
+
+def test_completed_run_has_no_divergence_marker(ax):
+    P.plot_result(curve(diverge=False), ax=ax)
+    assert not by_gid(ax, "divergence")
+
+
+def test_options_methods_source_and_linear_axis(ax):
+    r = curve(val=True)
+    P.plot_result(r, ax=ax, methods=["valley"], source="val_loss", log_x=False, show_candidates=False, title="t")
+    assert ax.get_xscale() == "linear" and ax.get_title() == "t"
+    assert ax.get_ylabel() == "validation loss"
+    assert len(gid_prefix(ax, "suggestion:")) == 1 and not by_gid(ax, "candidate")
+
+
+def test_ema_smoothing_and_bad_smoothing(ax):
+    r = curve()
+    P.plot_result(r, ax=ax, smoothing="ema", beta=0.9)
+    (smooth,) = by_gid(ax, "smoothed_loss")
+    assert "EMA" in smooth.get_label()
+    with pytest.raises(ValueError, match="smoothing"):
+        P.plot_result(r, ax=ax, smoothing="spline")
+
+
+def test_result_plot_method_and_new_figure_when_no_ax():
+    import matplotlib.pyplot as plt
+
+    ax = curve().plot()
+    try:
+        assert ax.get_xscale() == "log" and by_gid(ax, "smoothed_loss")
+    finally:
+        plt.close(ax.figure)
+
+
+def test_plot_lr_steps(ax):
+    r = curve()
+    assert P.plot_lr_steps(r, ax=ax) is ax
+    (line,) = by_gid(ax, "lr")
+    np.testing.assert_array_equal(line.get_xdata(), r.steps)
+    np.testing.assert_allclose(line.get_ydata(), r.lrs)
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step" and ax.get_ylabel() == "learning rate"
+    (sugg,) = by_gid(ax, "suggestion")
+    assert sugg.get_ydata()[0] == pytest.approx(r.suggest().lr)
+    assert by_gid(ax, "divergence")
+
+
+def test_plot_metric_shades_the_bounds(ax):
+    r = curve()
+    b = Bounds("metric", 1e-3, 3e-2, "given")
+    assert P.plot_metric(r, ax=ax, bounds=b) is ax
+    (line,) = by_gid(ax, "metric")
+    assert ax.get_ylabel() == "accuracy" and ax.get_xscale() == "log"
+    np.testing.assert_allclose(line.get_ydata(), r.metrics["accuracy"])
+    (span,) = by_gid(ax, "bounds")
+    if hasattr(span, "get_width"):  # a Rectangle (matplotlib >= 3.9)
+        xs = [span.get_x(), span.get_x() + span.get_width()]
+    else:  # a Polygon
+        xs = [v[0] for v in span.get_xy()]
+    assert min(xs) == pytest.approx(1e-3) and max(xs) == pytest.approx(3e-2)
+    assert {a.get_text().split()[0] for a in gid_prefix(ax, "bound:")} == {"base_lr", "max_lr"}
+    assert "0.001" in ax.get_title() and "0.03" in ax.get_title()
+
+
+def test_plot_metric_computed_bounds(ax):
+    r = curve()
+    P.plot_metric(r, ax=ax)
+    b = r.bounds("metric")
+    if b.found:
+        assert by_gid(ax, "bounds")
+    else:
+        assert b.reason in by_gid(ax, "bounds_reason")[0].get_text()
+
+
+def test_plot_metric_without_metric_names_the_problem(ax):
+    with pytest.raises(ValueError, match="no metric"):
+        P.plot_metric(curve(metric=False), ax=ax)
+    with pytest.raises(ValueError, match="f1"):
+        P.plot_metric(curve(), "f1", ax=ax)
+
+
+def test_plot_runs_overlays_each_run(ax):
+    runs = [curve(seed=0), curve(seed=1, diverge=False)]
+    assert P.plot_runs(runs, ["a", "b"], ax=ax) is ax
+    assert len(by_gid(ax, "smoothed_loss:a")) == 1 and len(by_gid(ax, "smoothed_loss:b")) == 1
+    assert by_gid(ax, "smoothed_loss:a")[0].get_color() != by_gid(ax, "smoothed_loss:b")[0].get_color()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("a") for t in legend) and any(t.startswith("b") for t in legend)
+    for lab, r in zip("ab", runs):
+        (m,) = by_gid(ax, f"suggestion:{lab}")
+        assert m.get_xdata()[0] == pytest.approx(r.suggest().lr)
+    assert ax.get_xscale() == "log"
+    with pytest.raises(ValueError, match="labels"):
+        P.plot_runs(runs, ["only"], ax=ax)
+    with pytest.raises(ValueError, match="at least one"):
+        P.plot_runs([], ax=ax)
+
+
+def test_plot_schedule(ax):
+    from lrscope.schedules import from_bounds
+
+    s = from_bounds("triangular2", base_lr=1e-3, max_lr=1e-2, step_size_up=20)
+    assert P.plot_schedule(s, 200, ax=ax, steps_per_epoch=40) is ax
+    (line,) = by_gid(ax, "schedule")
+    steps, lrs = s.preview(200)
+    np.testing.assert_allclose(line.get_ydata(), lrs)
+    assert ax.get_xlabel() == "step" and ax.get_ylabel() == "learning rate"
+    assert "0.001" in ax.get_title() and "0.01" in ax.get_title()
+
+
+@pytest.mark.parametrize("ext, magic", [(".png", b"\x89PNG"), (".jpg", b"\xff\xd8"), (".jpeg", b"\xff\xd8"),
+                                        (".svg", b"<?xml"), (".pdf", b"%PDF")])
+def test_save_figure_by_extension(tmp_path, ax, ext, magic):
+    P.plot_result(curve(), ax=ax)
+    path = P.save_figure(ax, tmp_path / f"f{ext}")
+    assert path.read_bytes().startswith(magic)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"f{ext}"]  # no temp file left
+
+
+def test_save_figure_bad_extension_writes_nothing(tmp_path, ax):
+    with pytest.raises(ValueError, match=r"\.gif"):
+        P.save_figure(ax, tmp_path / "f.gif")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_jupyter_repr():
+    r = curve()
+    html = r._repr_html_()
+    assert "data:image/png;base64," in html
+    for name in r.suggestions():
+        assert name in html
+    assert "no suggestion" in html or all(s.found for s in r.suggestions().values())
+    png = r._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_importing_plot_does_not_import_matplotlib():
+    code = "import sys, lrscope, lrscope.plot, lrscope.report, lrscope.cli; print('matplotlib' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_missing_matplotlib_gives_the_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"pip install 'lrscope\[plot\]'"):
+        P.plot_result(curve())
