@@ -1,0 +1,198 @@
+"""Every finder's suggestion on every task and data order, and the metric of training there.
+
+Per task and data order (``SWEEP_ORDERS``; model init = seed 0 for every sweep):
+
+* lrscope: the engine's :func:`lrscope.torch.range_test` (1e-7 -> 10, 100 steps, its stop rule),
+  read by every registered rule, by each configuration of the rule families that the
+  leave-one-task-out selection chooses among (``FAMILY``, ``ONE_CYCLE_FAMILY``), and by the
+  default on a short 40-step sweep;
+* verified: :func:`lrscope.torch.verify.verify_suggestion` around each distinct centre a family
+  configuration gives (cached per centre), trials of 10 % of the task's budget;
+* fastai (reimpl.), Lightning (reimpl.), torch-lr-finder (the real package) — see ``published.py``;
+* no finder: the conventional LR (SGD 0.01, Adam 1e-3).
+
+Each suggestion is snapped to the 1/8-decade lattice and trained with the task's budget on the
+ground truth's seeds (``train.ground_truth``, cached). An abstention falls back to the
+conventional LR (what a user would do), counted in the ``abstained`` column.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.quality import published
+from benchmarks.quality.tasks import TASKS, Task
+from benchmarks.quality.train import (
+    CACHE,
+    SWEEP_ORDERS,
+    RunCache,
+    _atomic_json,
+    ground_truth,
+    lattice_lr,
+    raw_sweep,
+    snap,
+)
+
+SWEEP = dict(start_lr=1e-7, end_lr=10.0, num_steps=100)
+SHORT_STEPS = 40
+VERIFY_FRACTION = 0.10  # of the budget, per trial
+
+#: the constant-LR rule family the default is chosen from (leave-one-task-out)
+FAMILY = {
+    f"drop(f={f:g},gap={g:g})": {"fraction": f, "min_gap": g}
+    for f in (0.25, 0.35, 0.5, 0.65, 0.75)
+    for g in (0.5, 0.75, 1.0)
+}
+#: the one-cycle max_lr family
+ONE_CYCLE_FAMILY = {
+    f"one_cycle(f={f:g},gap={g:g})": {"fraction": f, "min_gap": g}
+    for f in (0.5, 0.75, 0.9, 0.97)
+    for g in (0.0, 0.25, 0.5)
+}
+
+
+def _lrscope_result(task: Task, order: int, num_steps: int):
+    """The engine's range test on the task (cached as the result's JSON)."""
+    from lrscope.result import RangeTestResult
+
+    path = CACHE / task.name / f"lrscope_{num_steps}_o{order}.json"
+    if path.is_file():
+        return RangeTestResult.load(path)
+    import torch
+
+    from lrscope.torch import range_test
+
+    it = task.batches(1000 + order)
+    batches = [next(it) for _ in range(num_steps)]
+    model = task.model(0)
+    opt = task.make_optimizer(model.parameters(), SWEEP["start_lr"])
+    t0 = time.perf_counter()
+    res = range_test(model, opt, batches, task.loss_fn, start_lr=SWEEP["start_lr"], end_lr=SWEEP["end_lr"],
+                     num_steps=num_steps, progress=False)
+    res.config["seconds"] = time.perf_counter() - t0
+    res.save(path)
+    del torch
+    return res
+
+
+def _verified(task: Task, order: int, center: float) -> dict:
+    """verify_suggestion around ``center`` (cached by lattice point of the centre)."""
+    k = snap(center)
+    path = CACHE / task.name / f"verify_o{order}_k{k}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    from lrscope.torch.verify import verify_suggestion
+
+    it = task.batches(2000 + order)
+    model = task.model(0)
+    opt = task.make_optimizer(model.parameters(), lattice_lr(k))
+    trial_steps = max(3, int(round(VERIFY_FRACTION * task.budget)))
+    s = verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=trial_steps)
+    out = {"lr": s.lr, "interval": s.interval, "confidence": s.confidence, "reason": s.reason,
+           "steps": s.details["steps"], "seconds": s.details["seconds"], "candidates": s.details["candidates"],
+           "scores": s.details["scores"]}
+    _atomic_json(path, out)
+    return out
+
+
+def _tlf(task: Task, order: int) -> dict:
+    path = CACHE / task.name / f"tlf_o{order}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    if published.have_torch_lr_finder():
+        out = published.tlf_real(task, order)
+        out["label"] = "torch-lr-finder steepest (package)"
+    else:
+        sw = raw_sweep(task, order, 1e-7, 10.0, 100)
+        out = {"lr": published.tlf_steepest_reimpl(sw), "steps": len(sw["losses"]), "seconds": sw["seconds"],
+               "label": "torch-lr-finder steepest (reimpl.)"}
+    _atomic_json(path, out)
+    return out
+
+
+def suggestions_for(task: Task, order: int) -> dict[str, dict]:
+    """name -> {"lr", "steps", "seconds", "interval", "confidence"} for one data order."""
+    from lrscope.analysis import rules
+
+    import lrscope.analysis.robust  # noqa: F401  (registers drop / one_cycle)
+
+    out: dict[str, dict] = {}
+    res = _lrscope_result(task, order, SWEEP["num_steps"])
+    lrs, losses = res.curve("loss")
+    n, secs = len(res.lrs), float(res.config.get("seconds", math.nan))
+
+    def put(name, s, steps=n, seconds=secs):
+        out[name] = {"lr": s.lr, "steps": steps, "seconds": seconds, "interval": s.interval,
+                     "confidence": s.confidence, "reason": s.reason}
+
+    for name in rules.available_rules():
+        put(f"lrscope {name}", rules.suggest(lrs, losses, name, sweep="exp"))
+    fam = FAMILY if task.schedule == "constant" else ONE_CYCLE_FAMILY
+    base = "drop" if task.schedule == "constant" else "one_cycle"
+    for name, kw in {**FAMILY, **ONE_CYCLE_FAMILY}.items():
+        rule = "drop" if name.startswith("drop") else "one_cycle"
+        put(name, rules.suggest(lrs, losses, rule, sweep="exp", **kw))
+    # short sweep, every family configuration
+    short = _lrscope_result(task, order, SHORT_STEPS)
+    slrs, slosses = short.curve("loss")
+    for name, kw in fam.items():
+        s = rules.suggest(slrs, slosses, base, sweep="exp", **kw)
+        put(f"short40 {name}", s, steps=len(short.lrs), seconds=float(short.config.get("seconds", math.nan)))
+    # verified, around each distinct centre of the family (constant-LR tasks only)
+    if task.schedule == "constant":
+        for name in list(fam):
+            c = out[name]
+            center = c["lr"] if c["lr"] is not None else task.default_lr
+            v = _verified(task, order, center)
+            out[f"verified {name}"] = {"lr": v["lr"], "steps": n + v["steps"], "seconds": secs + v["seconds"],
+                                       "interval": v["interval"], "confidence": v["confidence"], "reason": v["reason"],
+                                       "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+    # published finders
+    sw = raw_sweep(task, order, 1e-7, 10.0, 100)
+    fa_lrs, _ = published._fastai_curve(sw["lrs"], sw["losses"])
+    fa_steps = min(len(sw["losses"]), len(fa_lrs) + 15)
+    for name, lr in published.fastai_all(sw).items():
+        out[name] = {"lr": lr, "steps": fa_steps, "seconds": sw["seconds"] * fa_steps / max(1, len(sw["losses"]))}
+    lw = raw_sweep(task, order, 1e-8, 1.0, 100)
+    l_lr, l_steps = published.lightning_suggestion(lw)
+    out["Lightning suggestion (reimpl.)"] = {"lr": l_lr, "steps": l_steps,
+                                            "seconds": lw["seconds"] * l_steps / max(1, len(lw["losses"]))}
+    t = _tlf(task, order)
+    out[t["label"]] = {"lr": t["lr"], "steps": t["steps"], "seconds": t["seconds"]}
+    out["no finder (conventional LR)"] = {"lr": task.default_lr, "steps": 0, "seconds": 0.0}
+    return out
+
+
+def score_task(task: Task, log=print, train_suggestions: bool = True) -> dict:
+    """All suggestions of every order, trained (snapped) when ``train_suggestions``; cached to
+    cache/<task>/scores.json for the report."""
+    cache = RunCache(task.name)
+    cells = {}
+    for order in SWEEP_ORDERS:
+        cells[order] = suggestions_for(task, order)
+        log(f"{task.name}: order {order}: {len(cells[order])} suggestions")
+    if not train_suggestions:
+        return cells
+    ks = set()
+    for order, sugg in cells.items():
+        for name, s in sugg.items():
+            lr = s["lr"] if s["lr"] is not None else task.default_lr
+            s["abstained"] = s["lr"] is None
+            s["k"] = snap(lr)
+            ks.add(s["k"])
+    log(f"{task.name}: {len(ks)} distinct lattice LRs to train ({task.n_seeds} seeds each)")
+    gt = {}
+    for k in sorted(ks):
+        gt[k] = ground_truth(task, k, cache)
+    for order, sugg in cells.items():
+        for s in sugg.values():
+            s["metric"] = gt[s["k"]]["metric"]
+            s["diverged_seeds"] = gt[s["k"]]["diverged"]
+    _atomic_json(CACHE / task.name / "scores.json", {str(o): v for o, v in cells.items()})
+    log(f"{task.name}: scores written")
+    return cells

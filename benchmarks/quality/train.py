@@ -1,0 +1,201 @@
+"""Plain training loop, the raw LR sweep, and the on-disk cache the whole benchmark shares.
+
+LRs live on a lattice of 1/8 decade (``lr = 10 ** (k / 8)``): the ground-truth grid (half- and
+quarter-decade points) sits on it, and every suggestion is snapped to its nearest lattice point
+(at most 1/16 decade = 15 % away) before it is trained, so runs are shared between rules, data
+orders and tasks' re-runs. Nothing here reads a suggestion rule.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.quality.tasks import TASKS, Task
+
+torch.set_num_threads(1)
+
+CACHE = Path(__file__).resolve().parent / "cache"
+LATTICE = 8  # points per decade
+SWEEP_ORDERS = (0, 1, 2)  # data orders of the finders' sweeps (model init: seed 0)
+
+
+def snap(lr: float) -> int:
+    """Index k of the lattice point 10**(k/8) nearest to ``lr`` in log space."""
+    return int(round(LATTICE * math.log10(lr)))
+
+
+def lattice_lr(k: int) -> float:
+    return float(10.0 ** (k / LATTICE))
+
+
+# ----------------------------------------------------------------------------- cache
+
+
+def _atomic_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+class RunCache:
+    """metric of (task, lattice k, seed), persisted as cache/<task>/runs.json."""
+
+    def __init__(self, task: str):
+        self.path = CACHE / task / "runs.json"
+        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def get(self, k: int, seed: int):
+        return self.data.get(f"{k}|{seed}")
+
+    def put(self, k: int, seed: int, value: dict) -> None:
+        self.data[f"{k}|{seed}"] = value
+        _atomic_json(self.path, self.data)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def make_scheduler(task: Task, opt: torch.optim.Optimizer, lr: float):
+    if task.schedule == "one_cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=task.budget)
+    return None
+
+
+def train(task: Task, lr: float, seed: int, steps: int | None = None) -> dict:
+    """Train ``task`` from seed ``seed`` at ``lr`` (constant, or max_lr of one-cycle) for ``steps``
+    (default: the task's budget); return the held-out metric and what it cost."""
+    steps = task.budget if steps is None else steps
+    t0 = time.perf_counter()
+    model = task.model(seed)
+    opt = task.make_optimizer(model.parameters(), lr)
+    sched = make_scheduler(task, opt, lr)
+    it = task.batches(seed)
+    diverged = False
+    for _ in range(steps):
+        x, y = next(it)
+        opt.zero_grad(set_to_none=True)
+        loss = task.loss_fn(model(x), y)
+        if not torch.isfinite(loss):
+            diverged = True
+            break
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+    metric = task.evaluate(model) if not diverged else (0.0 if task.higher_is_better else math.inf)
+    if not task.higher_is_better and not math.isfinite(metric):
+        diverged = True
+    return {"metric": metric, "diverged": diverged, "seconds": time.perf_counter() - t0}
+
+
+def ground_truth(task: Task, k: int, cache: RunCache | None = None, seeds=None) -> dict:
+    """Mean held-out metric over ``seeds`` of training at lattice point k (cached)."""
+    cache = cache or RunCache(task.name)
+    seeds = tuple(range(task.n_seeds)) if seeds is None else seeds
+    vals, secs, div = [], [], 0
+    for s in seeds:
+        r = cache.get(k, s)
+        if r is None:
+            r = train(task, lattice_lr(k), s)
+            cache.put(k, s, r)
+        vals.append(r["metric"])
+        secs.append(r["seconds"])
+        div += bool(r["diverged"])
+    m = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf
+    return {"k": k, "lr": lattice_lr(k), "metric": m, "metrics": vals, "diverged": div, "seconds": float(np.mean(secs))}
+
+
+def run_grid(task: Task, log=print) -> dict:
+    """Half-decade grid over task.grid, then quarter-decade points within one decade of the best."""
+    cache = RunCache(task.name)
+    k_lo, k_hi = snap(task.grid[0]), snap(task.grid[1])
+    ks = list(range(k_lo, k_hi + 1, LATTICE // 2))
+    res = {}
+    for k in ks:
+        res[k] = ground_truth(task, k, cache)
+        log(f"{task.name} lr={lattice_lr(k):.3g} metric={res[k]['metric']:.4g} diverged={res[k]['diverged']}")
+    best = _best_k(task, res)
+    for k in (best - 6, best - 2, best + 2, best + 6):
+        if k not in res:
+            res[k] = ground_truth(task, k, cache)
+            log(f"{task.name} lr={lattice_lr(k):.3g} metric={res[k]['metric']:.4g} (quarter-decade)")
+    return res
+
+
+def _best_k(task: Task, res: dict) -> int:
+    sign = 1 if task.higher_is_better else -1
+    return max(res, key=lambda k: sign * res[k]["metric"] if math.isfinite(res[k]["metric"]) else -math.inf)
+
+
+def tolerance(task: Task) -> float:
+    """Relative tolerance of the good band: 1 % of the best accuracy, 2 % of the best loss."""
+    return 0.01 if task.higher_is_better else 0.02
+
+
+def regret(task: Task, metric: float, best: float) -> float:
+    """Relative shortfall vs the grid's best (0 = as good; inf = diverged)."""
+    if not math.isfinite(metric):
+        return math.inf
+    r = (best - metric) / abs(best) if task.higher_is_better else (metric - best) / abs(best)
+    return max(0.0, float(r))
+
+
+def grid_summary(task: Task, res: dict) -> dict:
+    ks = sorted(res)
+    best_k = _best_k(task, res)
+    best = res[best_k]["metric"]
+    band = [k for k in ks if regret(task, res[k]["metric"], best) <= tolerance(task)]
+    return {
+        "task": task.name,
+        "best_k": best_k,
+        "best_lr": lattice_lr(best_k),
+        "best_metric": best,
+        "band_lrs": [lattice_lr(k) for k in band],
+        "band": (lattice_lr(min(band)), lattice_lr(max(band))),
+        "points": [(lattice_lr(k), res[k]["metric"], res[k]["diverged"]) for k in ks],
+        "seconds_per_run": float(np.mean([res[k]["seconds"] for k in ks])),
+    }
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+
+def raw_sweep(task: Task, order: int, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
+              init_seed: int = 0) -> dict:
+    """An exponential LR sweep from ``start_lr`` to ``end_lr`` recording raw losses, run to the end
+    (or to the first non-finite loss): every finder's stop rule is applied afterwards to a prefix,
+    which equals what that finder would have recorded (training is deterministic). Cached."""
+    path = CACHE / task.name / f"sweep_{start_lr:g}_{end_lr:g}_{num_steps}_o{order}_s{init_seed}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    t0 = time.perf_counter()
+    model = task.model(init_seed)
+    opt = task.make_optimizer(model.parameters(), start_lr)
+    it = task.batches(1000 + order)
+    lrs, losses = [], []
+    for i in range(num_steps):
+        lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, y = next(it)
+        opt.zero_grad(set_to_none=True)
+        loss = task.loss_fn(model(x), y)
+        lrs.append(lr)
+        losses.append(float(loss.detach()))
+        if not math.isfinite(losses[-1]):
+            break
+        loss.backward()
+        opt.step()
+    out = {"lrs": lrs, "losses": losses, "seconds": time.perf_counter() - t0, "num_steps": num_steps}
+    _atomic_json(path, out)
+    return out

@@ -1,0 +1,222 @@
+"""Robust suggestion rules chosen by the quality benchmark (issue 5; see ``docs/quality.md``).
+
+``drop`` — *where the curve has done a fraction of its fall*
+-------------------------------------------------------------
+
+Read the curve once with :func:`lrscope.analysis.curve.prepare_curve` (noisy start skipped,
+diverged end cut, spikes removed, symmetric local-linear smoothing over ``log10(lr)`` — no EMA
+lag). With ``L0`` the smoothed loss at the first readable point and ``Lmin`` its lowest value
+(at ``lr_min``), the *fall* is ``L0 - Lmin``. The suggestion is the first LR at which the smoothed
+loss has come down by ``fraction`` of the fall::
+
+    lr = first lr_i (start <= i <= i_min) with smoothed_i <= L0 - fraction * (L0 - Lmin)
+
+capped at ``lr_min / 10**min_gap`` so it never lies within ``min_gap`` decades of the loss's
+turning point — the region where training diverges (FINDINGS 3).
+
+Why a level crossing and not a slope: a slope is a difference of noisy values and its argmin
+jumps between noise dips (FINDINGS 4, 5); a level crossing of the symmetric smoother moves only
+when the whole curve moves, so the suggestion is stable across data orders. It reads the loss
+axis, not the LR axis, so it does not care whether the fall is a long slope (Adam) or a cliff
+right before the blow-up (SGD without normalisation).
+
+Interval: the LRs between the ``fraction / 2`` and ``(1 + fraction) / 2`` crossings — the steep
+part of the fall, where the benchmark finds most of the good band.
+
+Confidence: the curve's (its drop in standard errors, ``z``: high >= 25, medium >= 10), lowered
+to "low" when ``z`` is below the usual 4 (the rule still answers down to ``min_z``), when the
+interval spans more than 1.5 decades (flat), or when the cap moved the suggestion.
+
+``one_cycle`` — *the max_lr of a one-cycle schedule*
+-----------------------------------------------------
+
+One-cycle warms up and anneals, so it tolerates a larger peak than a constant LR (FINDINGS 9).
+Its suggestion is the same reading at ``fraction=0.9`` (most of the fall done) with
+``min_gap=0.25`` decade: near the bottom of the curve but short of the turn. Interval: from the
+``drop`` suggestion to the turning point.
+
+The constants (``fraction``, ``min_gap``, ``min_z``) were chosen on the benchmark's tasks and
+validated leave-one-task-out (``docs/quality.md``: the table shows both figures).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from lrscope.analysis.curve import Curve, Sweep, prepare_curve
+from lrscope.analysis.rules import register_rule
+from lrscope.analysis.types import Confidence, Suggestion
+
+__all__ = ["drop", "one_cycle", "drop_point"]
+
+DEFAULT_FRACTION = 0.5
+DEFAULT_MIN_GAP = 1.0
+DEFAULT_MIN_Z = 2.0
+ONE_CYCLE_FRACTION = 0.9
+ONE_CYCLE_MIN_GAP = 0.25
+FLAT_INTERVAL_DECADES = 1.5
+
+
+def _check(name: str, v: Any, lo: float, hi: float | None = None) -> float:
+    ok = isinstance(v, (int, float, np.floating)) and not isinstance(v, bool) and math.isfinite(v) and v >= lo
+    if ok and hi is not None:
+        ok = v <= hi
+    if not ok:
+        rng = f"in [{lo:g}, {hi:g}]" if hi is not None else f">= {lo:g}"
+        raise ValueError(f"Argument `{name}` must be a finite number {rng}. Received: {name}={v!r}")
+    return float(v)
+
+
+def drop_point(curve: Curve, fraction: float) -> int:
+    """Index of the first readable point (up to the minimum) where the smoothed loss has fallen by
+    ``fraction`` of the curve's fall; ``curve.i_min`` when none before it."""
+    y = curve.smoothed
+    level = y[curve.start] if np.isfinite(y[curve.start]) else np.nanmax(y[curve.window])
+    target = level - fraction * (level - y[curve.i_min])
+    for i in range(curve.start, curve.i_min + 1):
+        if np.isfinite(y[i]) and y[i] <= target:
+            return i
+    return curve.i_min
+
+
+def _confidence(curve: Curve, z_ok: float) -> Confidence:
+    z = curve.z
+    if not math.isfinite(z) or z >= 25:
+        return "high"
+    if z >= 10:
+        return "medium"
+    return "low"
+
+
+def _read(
+    name: str,
+    lrs: ArrayLike,
+    losses: ArrayLike,
+    sweep: Sweep | None,
+    fraction: float,
+    min_gap: float,
+    min_z: float,
+    interval_lo: float,
+    options: dict[str, Any],
+) -> Suggestion:
+    options = dict(options)
+    options.setdefault("min_z", min_z)
+    curve = prepare_curve(lrs, losses, sweep=sweep, **options)
+    if not curve.ok:
+        assert curve.problem is not None
+        return Suggestion.abstain(name, curve.problem, **curve.summary())
+    i = drop_point(curve, fraction)
+    x = np.log10(curve.lrs) if curve.sweep == "exp" else None
+    lr = float(curve.lrs[i])
+    lr_min = float(curve.lrs[curve.i_min])
+    cap = lr_min / 10**min_gap
+    capped = lr > cap
+    reason = (
+        f"the smoothed loss has done {fraction:.0%} of its fall ({curve.smoothed[curve.start]:.4g} -> "
+        f"{curve.smoothed[curve.i_min]:.4g}, lowest at lr={lr_min:.3g}) at lr={lr:.3g}"
+    )
+    if capped:
+        reason += f"; capped at {min_gap:g} decade(s) below the lowest loss, where training becomes unstable: {cap:.3g}"
+        lr = cap
+    lr = max(lr, float(curve.lrs[0]))
+    a = drop_point(curve, interval_lo)
+    b = drop_point(curve, (1 + fraction) / 2) if interval_lo < fraction else curve.i_min
+    lo_lr, hi_lr = float(curve.lrs[a]), float(curve.lrs[b])
+    lo_lr, hi_lr = min(lo_lr, lr), max(min(hi_lr, max(cap, lr)), lr)
+    conf: Confidence = _confidence(curve, min_z)
+    notes = []
+    if curve.z < 4:
+        conf = "low"
+        notes.append(f"the fall is only {curve.z:.1f} standard errors of the noise")
+    width = math.log10(hi_lr / lo_lr) if x is not None else 0.0
+    if width > FLAT_INTERVAL_DECADES:
+        conf = "low"
+        notes.append(f"the fall is spread over {width:.1f} decades (a flat curve)")
+    if capped and conf == "high":
+        conf = "medium"
+    if notes:
+        reason += "; low confidence: " + ", ".join(notes)
+    details = curve.summary()
+    details.update({"fraction": fraction, "min_gap": min_gap, "lr_at_min": lr_min, "capped": capped, "drop_index": i})
+    return Suggestion(name, lr, None if capped else i, reason, interval=(lo_lr, hi_lr), confidence=conf, details=details)
+
+
+@register_rule("drop")
+def drop(
+    lrs: ArrayLike,
+    losses: ArrayLike,
+    *,
+    sweep: Sweep | None = None,
+    fraction: float = DEFAULT_FRACTION,
+    min_gap: float = DEFAULT_MIN_GAP,
+    min_z: float = DEFAULT_MIN_Z,
+    **options: Any,
+) -> Suggestion:
+    """The LR where the symmetric-smoothed loss has done ``fraction`` of its fall (module docstring).
+
+    Args:
+        lrs: learning rates; losses: raw losses; sweep: ``"exp"``/``"linear"``/None (infer).
+        fraction: share of the fall (start level to lowest loss) done at the suggestion, in (0, 1).
+        min_gap: least distance, in decades, below the LR of the lowest loss (>= 0).
+        min_z: least significance of the fall, in standard errors, to answer at all (below 4 the
+            answer carries confidence "low").
+        **options: curve preparation keywords (:func:`~lrscope.analysis.curve.prepare_curve`).
+
+    Returns:
+        The suggestion with ``interval`` and ``confidence``, or an abstention with its reason.
+
+    Raises:
+        ValueError: for bad arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> lrs = np.logspace(-6, 0, 121)
+        >>> s = drop(lrs, 2 - np.tanh((np.log10(lrs) + 3) / 0.5))
+        >>> abs(float(np.log10(s.lr)) + 3) < 0.1, s.confidence
+        (True, 'high')
+    """
+    f = _check("fraction", fraction, 0.0, 1.0)
+    if not 0 < f < 1:
+        raise ValueError(f"Argument `fraction` must be in (0, 1). Received: fraction={fraction!r}")
+    return _read("drop", lrs, losses, sweep, f, _check("min_gap", min_gap, 0.0), _check("min_z", min_z, 0.0), f / 2, options)
+
+
+@register_rule("one_cycle")
+def one_cycle(
+    lrs: ArrayLike,
+    losses: ArrayLike,
+    *,
+    sweep: Sweep | None = None,
+    fraction: float = ONE_CYCLE_FRACTION,
+    min_gap: float = ONE_CYCLE_MIN_GAP,
+    min_z: float = DEFAULT_MIN_Z,
+    **options: Any,
+) -> Suggestion:
+    """``max_lr`` for a one-cycle schedule: the ``drop`` reading near the bottom of the fall.
+
+    Args:
+        lrs: learning rates; losses: raw losses; sweep: ``"exp"``/``"linear"``/None (infer).
+        fraction: share of the fall done at the suggestion (default 0.9).
+        min_gap: least distance in decades below the lowest loss (default 0.25).
+        min_z: least significance of the fall to answer.
+        **options: curve preparation keywords.
+
+    Returns:
+        The suggested ``max_lr`` (interval: from the constant-LR ``drop`` reading to the turn).
+
+    Example:
+        >>> import numpy as np
+        >>> lrs = np.logspace(-6, 0, 121)
+        >>> y = 2 - np.tanh((np.log10(lrs) + 3) / 0.5) + np.exp(2 * (np.log10(lrs) + 0.5))
+        >>> bool(-3 < np.log10(one_cycle(lrs, y).lr) < -0.5)
+        True
+    """
+    f = _check("fraction", fraction, 0.0, 1.0)
+    if not 0 < f < 1:
+        raise ValueError(f"Argument `fraction` must be in (0, 1). Received: fraction={fraction!r}")
+    s = _read("one_cycle", lrs, losses, sweep, f, _check("min_gap", min_gap, 0.0), _check("min_z", min_z, 0.0), DEFAULT_FRACTION, options)
+    return s
