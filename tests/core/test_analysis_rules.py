@@ -315,8 +315,9 @@ def test_candidates_closer_than_min_ratio_are_one():
     assert [c.index for c in candidates(lrs, y, min_ratio=1.05, **opts)] == [100, 103]
 
 
-def test_noise_wiggles_are_not_candidates():
-    y = noisy(tanh_curve(), 0.03, 1)
+@pytest.mark.parametrize("seed", range(3))
+def test_noise_wiggles_on_a_flat_bottom_are_not_candidates(seed):
+    y = noisy(tanh_curve(tail=False), 0.05, seed)  # two decades of flat, noisy bottom
     assert len(candidates(LRS, y)) == 1
 
 
@@ -366,3 +367,15 @@ def test_bad_sweep_option():
 def test_reasons_carry_numbers():
     for s in suggest_all(LRS, tanh_curve()).values():
         assert s.found and any(ch.isdigit() for ch in s.reason), s
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_fall_buried_in_noise_abstains(rule):
+    y = noisy(2.0 - 0.01 * np.tanh(U + 3), 0.2, 12)  # a 0.02 fall under 0.2 noise
+    s = suggest(LRS, y, rule)
+    assert not s.found and "indistinguishable from noise" in s.reason
+
+
+def test_pure_noise_mostly_abstains():
+    found = [suggest(LRS, noisy(np.full(LRS.size, 2.0), 0.1, seed), "valley").found for seed in range(20)]
+    assert sum(found) <= 3

@@ -363,7 +363,7 @@ def prepare_curve(
             smoothed[:stop], g[:stop] = f, gg
         slopes = np.full(n, np.nan)
         slopes[:stop] = slope(x[:stop], smoothed[:stop])
-        sigma = noise_sigma(clean[:stop])
+        sigma = noise_sigma(loss[:stop])  # raw: the spike filter would shrink the estimate
         se = sigma * g
 
         problem: str | None = None
@@ -397,15 +397,15 @@ def prepare_curve(
                     )
                 else:
                     problem = f"the curve is flat: the smoothed loss stays at {level:.4g} (changes < {flat_tol:g} of it)"
-            elif drop <= flat_tol * scale:
-                problem = (
-                    f"the curve is flat: the smoothed loss fell by only {drop:.3g} from {level:.4g} "
-                    f"(less than {flat_tol:g} of its level)"
-                )
             elif z < min_z:
                 problem = (
                     f"the loss fell by {drop:.3g} (from {level:.4g} to {low:.4g}), only {z:.1f} standard errors "
                     f"of the noise (std {sigma:.3g}): indistinguishable from noise"
+                )
+            elif drop <= flat_tol * scale:
+                problem = (
+                    f"the curve is flat: the smoothed loss fell by only {drop:.3g} from {level:.4g} "
+                    f"(less than {flat_tol:g} of its level)"
                 )
     confidence: Confidence | None = None
     if problem is None:
