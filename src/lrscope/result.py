@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from lrscope._version import __version__
+from lrscope.analysis import bounds as _bounds
+from lrscope.analysis import rules as _rules
 from lrscope.analysis.stop import STOP_COMPLETED
 from lrscope.analysis.types import Bounds, Suggestion
 
@@ -164,24 +166,18 @@ class RangeTestResult:
         Returns:
             A :class:`~lrscope.Suggestion` (``.found`` is False with a reason when the curve says nothing).
         """
-        from lrscope.analysis import rules
-
         lrs, losses = self.curve(source)
-        return rules.suggest(lrs, losses, method or rules.DEFAULT_METHOD, sweep=self.sweep, **options)
+        return _rules.suggest(lrs, losses, method or _rules.DEFAULT_METHOD, sweep=self.sweep, **options)
 
     def suggestions(self, *, source: Source = "auto") -> dict[str, Suggestion]:
         """Every registered rule's suggestion, by name."""
-        from lrscope.analysis import rules
-
         lrs, losses = self.curve(source)
-        return {name: rules.suggest(lrs, losses, name, sweep=self.sweep) for name in rules.available_rules()}
+        return _rules.suggest_all(lrs, losses, sweep=self.sweep)
 
     def candidates(self, *, source: Source = "auto", **options: Any) -> list[Suggestion]:
         """Distinct good LRs (local minima near the lowest loss), in increasing LR order."""
-        from lrscope.analysis import rules
-
         lrs, losses = self.curve(source)
-        return rules.candidates(lrs, losses, sweep=self.sweep, **options)
+        return _rules.candidates(lrs, losses, sweep=self.sweep, **options)
 
     def bounds(self, source: Literal["loss", "val_loss", "metric"] = "loss", *, metric: str | None = None, **options: Any) -> Bounds:
         """(base_lr, max_lr) for cyclical schedules, from the loss curve or a metric-vs-LR curve.
@@ -190,8 +186,6 @@ class RangeTestResult:
             source: ``"loss"``/``"val_loss"`` for the loss curve, ``"metric"`` for a recorded metric.
             metric: which metric (default: the only one recorded, or ``"accuracy"``).
         """
-        from lrscope.analysis import rules
-
         if source == "metric":
             if not self.metrics:
                 raise ValueError("Argument `source` is 'metric' but this run recorded no metric. Received: source='metric'")
@@ -201,9 +195,9 @@ class RangeTestResult:
             values = self.metrics[name]
             keep = ~np.isnan(values)
             higher = options.pop("higher_is_better", "loss" not in name.lower())
-            return rules.metric_bounds(self.lrs[keep], values[keep], higher_is_better=higher, sweep=self.sweep, **options)
+            return _bounds.metric_bounds(self.lrs[keep], values[keep], higher_is_better=higher, sweep=self.sweep, **options)
         lrs, losses = self.curve(source)
-        return rules.loss_bounds(lrs, losses, sweep=self.sweep, **options)
+        return _bounds.loss_bounds(lrs, losses, sweep=self.sweep, **options)
 
     def schedule(self, kind: str = "triangular", *, bounds: Bounds | None = None, **kwargs: Any):  # -> Schedule
         """A schedule built from this run's bounds (see :func:`lrscope.schedules.from_bounds`).

@@ -125,3 +125,51 @@ def test_csv_export(tmp_path):
     row = lines[2].split(",")
     assert int(row[0]) == 1 and float(row[1]) == r.lrs[1] and float(row[2]) == r.losses[1] and float(row[3]) == 0.6
     assert (tmp_path / "a.csv").read_text() == text
+
+
+def _falling_then_diverging(n=120):
+    lrs = np.geomspace(1e-5, 10.0, n)
+    x = np.log10(lrs)
+    losses = 2.0 - 1.5 * (1 + np.tanh((x + 2.5) / 0.4)) / 2 + np.where(x > -0.5, 30 * (x + 0.5) ** 2, 0.0)
+    return lrs, losses
+
+
+def test_suggest_reads_the_rules_on_the_chosen_curve():
+    import lrscope
+    from lrscope.analysis import rules
+
+    lrs, losses = _falling_then_diverging()
+    r = RangeTestResult(lrs, losses)
+    for name in lrscope.available_rules():
+        assert r.suggest(name) == rules.suggest(lrs, losses, name, sweep="exp")
+    assert r.suggest() == rules.suggest(lrs, losses, rules.DEFAULT_METHOD, sweep="exp")
+    assert set(r.suggestions()) == set(lrscope.available_rules())
+    s = r.suggest("steepest")
+    assert s.found and 10**-3.2 < s.lr < 10**-1.8  # the tanh's steepest point is at 10**-2.5
+
+
+def test_schedule_from_bounds_and_refusal_on_a_flat_curve():
+    from lrscope.schedules import Cyclic
+
+    lrs, losses = _falling_then_diverging()
+    r = RangeTestResult(lrs, losses)
+    b = r.bounds()
+    assert b.found and b.base_lr < b.max_lr
+    sched = r.schedule("triangular", step_size_up=10)
+    assert isinstance(sched, Cyclic)
+    assert sched(0) == pytest.approx(b.base_lr) and sched(10) == pytest.approx(b.max_lr)
+    flat = RangeTestResult(lrs, np.ones_like(lrs))
+    with pytest.raises(ValueError, match="no bounds"):
+        flat.schedule("triangular", step_size_up=10)
+
+
+def test_metric_bounds_need_a_metric():
+    lrs, losses = _falling_then_diverging()
+    with pytest.raises(ValueError, match="no metric"):
+        RangeTestResult(lrs, losses).bounds("metric")
+    acc = 0.1 + 0.8 / (1 + np.exp(-(np.log10(lrs) + 3) / 0.2)) - np.where(lrs > 0.3, 0.5, 0.0)
+    r = RangeTestResult(lrs, losses, metrics={"accuracy": acc})
+    b = r.bounds("metric")
+    assert b.found and 1e-4 < b.base_lr < b.max_lr <= 0.3
+    with pytest.raises(ValueError, match="metric='f1'"):
+        r.bounds("metric", metric="f1")
