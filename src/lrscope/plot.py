@@ -446,10 +446,10 @@ def plot_metric(
         assert b.base_lr is not None and b.max_lr is not None
         ax.axvspan(b.base_lr, b.max_lr, color="C2", alpha=0.15, gid="bounds",
                    label=f"bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)}")
-        for x, what in ((b.base_lr, "base_lr"), (b.max_lr, "max_lr")):
+        for x, what, ha in ((b.base_lr, "base_lr", "right"), (b.max_lr, "max_lr", "left")):
             ax.axvline(x, color="C2", lw=1, ls="--")
-            ax.annotate(f"{what} {_fmt_lr(x)}", xy=(x, 0.03), xycoords=ax.get_xaxis_transform(), ha="center",
-                        va="bottom", fontsize=8.5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="C2", alpha=0.9),
+            ax.annotate(f"{what} {_fmt_lr(x)}", xy=(x, 0.03), xycoords=ax.get_xaxis_transform(), ha=ha,
+                        va="bottom", xytext=(-3 if ha == "right" else 3, 0), textcoords="offset points", fontsize=8.5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="C2", alpha=0.9),
                         gid=f"bound:{what}")
         ax.set_title(f"{name} vs learning rate — cycle between {_fmt_lr(b.base_lr)} and {_fmt_lr(b.max_lr)}",
                      fontsize=11)

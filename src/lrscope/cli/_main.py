@@ -171,9 +171,17 @@ def _answer_line(rows: Sequence[dict[str, Any]]) -> str:
     return f"Suggested learning rate: {best['nice']:g}  ({best['method']}: {best['lr']:.3g})"
 
 
+def _auto_source(result: Any) -> str:
+    """The loss curve ``source="auto"`` reads (validation loss when recorded at >= 2 steps), for bounds."""
+    import numpy as np
+
+    vl = result.val_losses
+    return "val_loss" if vl is not None and np.count_nonzero(~np.isnan(vl)) >= 2 else "loss"
+
+
 def _bounds_line(result: Any) -> str:
     try:
-        b = result.bounds()
+        b = result.bounds(_auto_source(result))
     except (ValueError, AttributeError) as exc:
         return f"Bounds for cyclical schedules: none ({exc})"
     if not b.found:
@@ -283,10 +291,23 @@ def _range_test(task: Any, *, start_lr: float, end_lr: float, num_steps: int, mo
         raise RunError(f"the range test failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _set_threads(n: int | None) -> None:
+def _set_threads(n: int | None) -> int:
+    """Set torch's CPU threads: ``n``, else the idle cores (CPU count minus the load average), 1 to 4.
+
+    Small models gain little from more threads, and oversubscribed cores make OpenMP threads wait on
+    each other (10x slower steps on a busy 2-core machine), so the default never asks for busy cores.
+    """
     import torch
 
-    torch.set_num_threads(n or max(1, min(os.cpu_count() or 1, 8)))
+    if n is None:
+        cpus = os.cpu_count() or 1
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # Windows
+            load = 0.0
+        n = max(1, min(4, cpus - int(round(load))))
+    torch.set_num_threads(n)
+    return n
 
 
 # ------------------------------------------------------------------------------------- commands
@@ -306,7 +327,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _set_threads(args.threads)
     t0 = time.perf_counter()
     try:
-        demo = build_task(batch_size=args.batch_size, train_size=steps * args.batch_size // 2 if args.quick else 12800,
+        demo = build_task(batch_size=args.batch_size, train_size=steps * args.batch_size,
                           seed=args.seed, dataset=args.dataset, start_lr=args.start_lr)
     except DatasetNotFoundError as exc:
         raise UsageError(str(exc)) from None
@@ -423,7 +444,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run}: {exc}") from None
     if args.json:
         try:
-            b = result.bounds("val_loss" if args.source == "val_loss" else "loss")
+            b = result.bounds(_auto_source(result) if args.source == "auto" else args.source)
             bounds = b.to_dict()
         except ValueError as exc:
             bounds = {"method": "loss", "base_lr": None, "max_lr": None, "reason": str(exc)}
@@ -472,7 +493,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         why = "given on the command line"
     else:
         try:
-            b = result.bounds(args.bounds, **({} if args.bounds != "metric" else {}))
+            b = result.bounds(_auto_source(result) if args.bounds == "auto" else args.bounds)
         except ValueError as exc:
             raise UsageError(f"{args.from_}: {exc}") from None
         if not b.found:
@@ -480,7 +501,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
                              "(pass --base-lr and --max-lr to choose them yourself)")
         base = args.base_lr if args.base_lr is not None else b.base_lr
         peak = args.max_lr if args.max_lr is not None else b.max_lr
-        why = f"{args.bounds} bounds of {args.from_}: {b.reason}"
+        why = f"{b.method} bounds of {args.from_}: {b.reason}"
     if base >= peak:
         raise UsageError(f"base_lr must be below max_lr. Received: base_lr={base:.3g}, max_lr={peak:.3g}")
     kw: dict[str, Any] = {}
@@ -586,7 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--batch-size", type=_int_at_least(1), default=128, help="batch size (default 128)")
     d.add_argument("--start-lr", type=_positive_float, default=1e-5, help="first LR of the sweep (default 1e-5)")
     d.add_argument("--end-lr", type=_positive_float, default=10.0, help="last LR of the sweep (default 10)")
-    d.add_argument("--threads", type=_int_at_least(1), default=None, help="torch CPU threads (default: the CPU count, at most 8)")
+    d.add_argument("--threads", type=_int_at_least(1), default=None,
+                   help="torch CPU threads (default: the idle cores, 1 to 4)")
     d.add_argument("--seed", type=int, default=0, help="seed of the model and the batch order (default 0)")
     d.set_defaults(func=cmd_demo)
 
@@ -664,8 +686,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--epochs", type=_int_at_least(1), default=10, help="epochs to plan (default 10)")
     sc.add_argument("--steps-per-epoch", type=_int_at_least(1), default=None,
                     help="optimizer steps per epoch (default: recorded in the run, e.g. by the demo)")
-    sc.add_argument("--bounds", choices=("loss", "val_loss", "metric"), default="loss",
-                    help="which curve gives the bounds (default loss)")
+    sc.add_argument("--bounds", choices=("auto", "loss", "val_loss", "metric"), default="auto",
+                    help="which curve gives the bounds (default auto: the loss curve the suggestions read)")
     sc.add_argument("--base-lr", type=_positive_float, default=None, help="override the lower bound")
     sc.add_argument("--max-lr", type=_positive_float, default=None, help="override the upper bound")
     sc.add_argument("--step-size-up", type=_int_at_least(1), default=None,

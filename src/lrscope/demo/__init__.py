@@ -66,8 +66,8 @@ def make_cnn(image_size: int, num_classes: int = 10, width: int = 16) -> Any:
 def build_task(
     *,
     batch_size: int = 128,
-    train_size: int = 12800,
-    val_size: int = 512,
+    train_size: int = 19200,
+    val_size: int = 256,
     start_lr: float = 1e-5,
     seed: int = 0,
     dataset: str = "auto",
@@ -121,7 +121,7 @@ def build_task(
         drop_last=True,
         generator=g,
     )
-    val_batches = [(xt[val_idx][i : i + 512], yt[val_idx][i : i + 512]) for i in range(0, n_val, 512)]
+    val_batches = [(xt[val_idx], yt[val_idx])]  # one fixed batch
     torch.manual_seed(seed)
     model = make_cnn(x.shape[-1])
     optimizer = torch.optim.SGD(model.parameters(), lr=start_lr, momentum=0.9, nesterov=True)
