@@ -36,6 +36,12 @@ def synthetic_run(n: int = 120, *, seed: int = 0, diverge: bool = True, metric: 
 
 
 @pytest.fixture
+def make_run():
+    """The synthetic_run factory (a fixture: test modules must not import conftest by name)."""
+    return synthetic_run
+
+
+@pytest.fixture
 def run_json(tmp_path):
     """A saved run (with an accuracy metric and steps_per_epoch in its config)."""
     return str(synthetic_run().save(tmp_path / "run_a.json"))

@@ -252,10 +252,8 @@ def test_schedule_kinds(capsys, tmp_path, run_json, kind):
     assert "60 steps" in out
 
 
-def test_schedule_needs_steps_per_epoch(capsys, tmp_path):
-    from conftest import synthetic_run
-
-    path = synthetic_run(steps_per_epoch=None).save(tmp_path / "r.json")
+def test_schedule_needs_steps_per_epoch(capsys, tmp_path, make_run):
+    path = make_run(steps_per_epoch=None).save(tmp_path / "r.json")
     code, _, err = run(capsys, "schedule", "triangular", "--from", path, "-o", tmp_path / "s.png")
     assert_usage_error(code, err, "--steps-per-epoch")
     assert not (tmp_path / "s.png").exists()
