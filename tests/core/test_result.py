@@ -173,3 +173,14 @@ def test_metric_bounds_need_a_metric():
     assert b.found and 1e-4 < b.base_lr < b.max_lr <= 0.3
     with pytest.raises(ValueError, match="metric='f1'"):
         r.bounds("metric", metric="f1")
+
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        p = make().save(tmp_path / "perm.json")
+    finally:
+        os.umask(umask)
+    assert (p.stat().st_mode & 0o777) == 0o644
