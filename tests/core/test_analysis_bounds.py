@@ -103,3 +103,19 @@ def test_bad_metric_options():
         metric_bounds(LRS, U, ragged_factor=0.5)
     with pytest.raises(ValueError, match="higher_is_better"):
         metric_bounds(LRS, U, higher_is_better="yes")
+
+
+def test_metric_bounds_quantised_accuracy_is_not_ragged_at_the_first_wiggle():
+    # accuracy measured on 256 samples: exactly flat before it rises (quantised), mildly noisy during
+    # the rise, wildly ragged after lr=0.02. max_lr must sit at the raggedness, not at the first wiggle.
+    rng = np.random.default_rng(0)
+    lrs = np.geomspace(1e-5, 0.5, 120)
+    x = np.log10(lrs)
+    acc = 0.11 + 0.6 / (1 + np.exp(-(x + 2.5) / 0.35))
+    acc += np.where(lrs > 1e-3, rng.normal(0, 0.01, lrs.size), 0.0)
+    acc += np.where(lrs > 0.02, rng.normal(0, 0.08, lrs.size), 0.0)
+    acc = np.round(acc * 256) / 256
+    b = metric_bounds(lrs, acc)
+    assert b.found
+    assert 10**-4.0 < b.base_lr < 10**-3.0
+    assert 0.004 < b.max_lr <= 0.03, b

@@ -32,6 +32,7 @@ from lrscope.analysis.smoothing import median_filter
 from lrscope.analysis.types import Bounds
 
 _RAGGED_WINDOW = 9
+_RAGGED_FLOOR = 0.02
 
 
 def _check_fractions(lo_name: str, lo: object, hi_name: str, hi: object) -> tuple[float, float]:
@@ -204,7 +205,9 @@ def _ragged_from(curve: Curve, first: int, i_lo: int, i_hi: int, factor: float) 
     base = base[np.isfinite(base)]
     if base.size == 0:
         return None
-    ref = max(float(np.median(base)), 1e-3 * curve.drop)  # floor: float noise on a clean curve is not raggedness
+    # floor at 2% of the whole change: a quantised metric (accuracy on a few hundred samples) is
+    # noiseless before it starts to rise, and any wiggle after that would otherwise count as ragged
+    ref = max(float(np.median(base)), _RAGGED_FLOOR * curve.drop)
     if not ref > 0:
         return None
     with np.errstate(invalid="ignore"):
