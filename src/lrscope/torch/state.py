@@ -85,6 +85,31 @@ def _byte_view(t: torch.Tensor) -> np.ndarray:
     return flat.view(torch.uint8).numpy()
 
 
+def _is_plain_cpu(t: torch.Tensor) -> bool:
+    return t.device.type == "cpu" and t.is_contiguous() and t.layout == torch.strided and not t.is_conj() and not t.is_neg()
+
+
+def _cpu_clone(t: torch.Tensor) -> torch.Tensor:
+    """``t.clone()`` for CPU tensors as one single-threaded memcpy (numpy on the raw bytes).
+
+    torch's own copy uses its intra-op thread pool, which on a busy machine can cost milliseconds per
+    tensor; a byte copy works for every dtype (bfloat16 included) and is exact by construction.
+    """
+    if not _is_plain_cpu(t):
+        return t.clone()
+    out = torch.empty_like(t, memory_format=torch.contiguous_format)
+    _byte_view(out)[...] = _byte_view(t)
+    return out
+
+
+def _plain_copy(src: torch.Tensor, dst: torch.Tensor) -> bool:
+    """Byte-copy ``src`` into ``dst`` when both are plain contiguous CPU tensors of one dtype/shape."""
+    if src.dtype != dst.dtype or src.shape != dst.shape or not (_is_plain_cpu(src) and _is_plain_cpu(dst)):
+        return False
+    _byte_view(dst)[...] = _byte_view(src)
+    return True
+
+
 class _Store:
     """Keeps tensor copies either in host memory or in one file on disk."""
 
@@ -104,7 +129,7 @@ class _Store:
         self.nbytes += nbytes
         if self.storage == "memory":
             if t.device.type == "cpu":
-                return t.clone()
+                return _cpu_clone(t)
             return _HostCopy(t.to("cpu", copy=True), t.device)
         # disk: write the raw bytes; a temporary host copy only for non-CPU or strided tensors
         host = t if t.device.type == "cpu" else t.to("cpu")
@@ -130,7 +155,7 @@ class _Store:
         if isinstance(saved, _HostCopy):
             return saved.tensor.to(saved.device, copy=True)
         if isinstance(saved, torch.Tensor):
-            return saved.clone() if copy else saved
+            return _cpu_clone(saved) if copy else saved
         host = torch.empty(saved.shape, dtype=saved.dtype)
         self._read_into(saved, host)
         return host if saved.device.type == "cpu" else host.to(saved.device)
@@ -142,7 +167,8 @@ class _Store:
                 target.copy_(saved.tensor, non_blocking=False)
                 return
             if isinstance(saved, torch.Tensor):
-                target.copy_(saved)
+                if not _plain_copy(saved, target):
+                    target.copy_(saved)
                 return
             if (
                 target.device.type == "cpu"
