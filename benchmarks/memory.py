@@ -15,7 +15,9 @@ pinned so glibc returns freed tensors to the OS instead of keeping them in the h
    ``range_test(..., num_steps=3)`` with the mode's snapshot, read ``VmHWM``.
 
 ``peak extra = VmHWM - VmRSS before``; the ``restore=False`` mode measures what the 3 training steps
-alone add, and ``net = peak extra - that``. ``state`` = parameters + gradients + buffers + optimizer
+alone add, and ``net = peak extra - that`` for the two range-test rows. The ``-bare`` rows take and
+restore a snapshot with no training in between (the snapshot's own cost; nothing to subtract).
+The state is measured when the snapshot is taken (after the warm-up sweep, ``.grad`` is None). ``state`` = parameters + gradients + buffers + optimizer
 state (:func:`lrscope.torch.state_nbytes`). Targets: ``net / state <= 1.1`` for ``"memory"``, ~0 for
 ``"disk"``. Linux only (reads /proc). Prints a markdown table.
 """
@@ -32,7 +34,7 @@ CHILD = r"""
 import gc, json, os, sys, tempfile
 import torch
 from torch import nn
-from lrscope.torch import range_test, state_nbytes
+from lrscope.torch import preserve_state, range_test, state_nbytes
 
 mode, width, depth = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(1)
@@ -60,15 +62,19 @@ for x, y in batches[:2]:
     opt.zero_grad()
     CE(model(x), y).backward()
     opt.step()
-state = state_nbytes(model, opt)
 kw = dict(start_lr=1e-6, end_lr=1e-4, num_steps=3, progress=False, diverge_threshold=None)
 range_test(model, opt, batches, CE, restore=False, **kw)   # warm-up: the training steps' own memory
 gc.collect()
+state = state_nbytes(model, opt)  # what a snapshot taken now copies (the sweep leaves .grad None)
 before = status("VmRSS")
 reset_peak()
 ok = status("VmHWM") <= before + (4 << 20)
 if mode == "none":
     range_test(model, opt, batches, CE, restore=False, **kw)
+elif mode.endswith("-bare"):
+    with tempfile.TemporaryDirectory() as tmp:
+        with preserve_state(model, opt, storage=mode[:-5], directory=tmp):
+            pass
 else:
     with tempfile.TemporaryDirectory() as tmp:
         range_test(model, opt, batches, CE, snapshot=mode, snapshot_dir=tmp, **kw)
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     if not os.path.exists("/proc/self/clear_refs"):
         raise SystemExit("memory.py needs Linux /proc (VmHWM and clear_refs)")
     rows = {}
-    for mode in ("none", "memory", "disk"):
+    for mode in ("none", "memory", "disk", "memory-bare", "disk-bare"):
         runs = [run_mode(mode, args.width, args.depth) for _ in range(args.repeats)]
         extras = sorted(r["peak"] - r["before"] for r in runs)
         rows[mode] = {"extra": extras[len(extras) // 2], "state": runs[0]["state"], "reset_ok": all(r["reset_ok"] for r in runs)}
@@ -104,14 +110,24 @@ def main(argv: list[str] | None = None) -> None:
     state = rows["memory"]["state"]
     base = rows["none"]["extra"]
     print(
-        f"\nSnapshot memory — MLP {args.depth}x Linear({args.width},{args.width}) + Adam, state (params + grads + "
-        f"Adam moments) = {state * mb:.1f} MiB, median of {args.repeats} subprocesses per mode\n"
+        f"\nSnapshot memory — MLP {args.depth}x Linear({args.width},{args.width}) + Adam, state (params + Adam "
+        f"moments; the sweep leaves .grad None) = {state * mb:.1f} MiB, median of {args.repeats} subprocesses per mode\n"
     )
-    print("| mode | peak extra RSS (MiB) | net of the training steps (MiB) | net / state |")
+    print("| mode | peak extra RSS (MiB) | net (MiB) | net / state |")
     print("|---|---:|---:|---:|")
-    for mode, label in (("none", "restore=False (no snapshot)"), ("memory", 'snapshot="memory"'), ("disk", 'snapshot="disk"')):
+    labels = (
+        ("none", "range_test, restore=False (no snapshot)", False),
+        ("memory", 'range_test, snapshot="memory"', True),
+        ("disk", 'range_test, snapshot="disk"', True),
+        ("memory-bare", 'preserve_state(storage="memory") alone, no steps', False),
+        ("disk-bare", 'preserve_state(storage="disk") alone, no steps', False),
+    )
+    for mode, label, subtract in labels:
         extra = rows[mode]["extra"]
-        net = extra - base
+        if mode == "none":
+            print(f"| {label} | {extra * mb:.1f} | (the baseline) | — |")
+            continue
+        net = extra - base if subtract else extra
         print(f"| {label} | {extra * mb:.1f} | {net * mb:.1f} | {net / state:.3f} |")
     if not all(r["reset_ok"] for r in rows.values()):
         print("\nwarning: resetting VmHWM via /proc/self/clear_refs did not work here; peaks include earlier history")
