@@ -44,10 +44,13 @@ VERIFY_FRACTION = 0.10  # of the budget, per trial
 
 #: the constant-LR rule family the default is chosen from (leave-one-task-out)
 FAMILY = {
-    f"drop(f={f:g},gap={g:g})": {"fraction": f, "min_gap": g}
+    f"drop(f={f:g},gap={g:g},z={z:g})": {"fraction": f, "min_gap": g, "min_z": z}
     for f in (0.25, 0.35, 0.5, 0.65, 0.75)
     for g in (0.5, 0.75, 1.0)
+    for z in (0.0, 2.0, 4.0)
 }
+#: decades the verified pick is lowered by (short-horizon bias), chosen leave-one-task-out
+SHRINKS = (0.0, 0.25, 0.5)
 #: the one-cycle max_lr family
 ONE_CYCLE_FAMILY = {
     f"one_cycle(f={f:g},gap={g:g})": {"fraction": f, "min_gap": g}
@@ -92,7 +95,7 @@ def _verified(task: Task, order: int, center: float) -> dict:
     model = task.model(0)
     opt = task.make_optimizer(model.parameters(), lattice_lr(k))
     trial_steps = max(3, int(round(VERIFY_FRACTION * task.budget)))
-    s = verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=trial_steps)
+    s = verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=trial_steps, shrink=0.0)
     out = {"lr": s.lr, "interval": s.interval, "confidence": s.confidence, "reason": s.reason,
            "steps": s.details["steps"], "seconds": s.details["seconds"], "candidates": s.details["candidates"],
            "scores": s.details["scores"]}
@@ -145,13 +148,17 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
         put(f"short40 {name}", s, steps=len(short.lrs), seconds=float(short.config.get("seconds", math.nan)))
     # verified, around each distinct centre of the family (constant-LR tasks only)
     if task.schedule == "constant":
+        from lrscope.torch.verify import pick_from_trials
+
         for name in list(fam):
             c = out[name]
             center = c["lr"] if c["lr"] is not None else task.default_lr
             v = _verified(task, order, center)
-            out[f"verified {name}"] = {"lr": v["lr"], "steps": n + v["steps"], "seconds": secs + v["seconds"],
-                                       "interval": v["interval"], "confidence": v["confidence"], "reason": v["reason"],
-                                       "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+            for sh in SHRINKS:
+                p = pick_from_trials(v["candidates"], v["scores"], shrink=sh)
+                out[f"verified(shrink={sh:g}) {name}"] = {
+                    "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
+                    "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
     # published finders
     sw = raw_sweep(task, order, 1e-7, 10.0, 100)
     fa_lrs, _ = published._fastai_curve(sw["lrs"], sw["losses"])

@@ -132,6 +132,15 @@ def run_grid(task: Task, log=print) -> dict:
     return res
 
 
+def grid_ks(task: Task, res: dict) -> list[int]:
+    """The lattice points of the grid proper (half-decade points, then the quarter-decade points
+    around their best), out of every point trained for the task."""
+    k_lo, k_hi = snap(task.grid[0]), snap(task.grid[1])
+    ks = [k for k in range(k_lo, k_hi + 1, LATTICE // 2) if k in res]
+    best = _best_k(task, {k: res[k] for k in ks})
+    return sorted(set(ks) | {k for k in (best - 6, best - 2, best + 2, best + 6) if k in res})
+
+
 def _best_k(task: Task, res: dict) -> int:
     sign = 1 if task.higher_is_better else -1
     return max(res, key=lambda k: sign * res[k]["metric"] if math.isfinite(res[k]["metric"]) else -math.inf)
@@ -151,10 +160,12 @@ def regret(task: Task, metric: float, best: float) -> float:
 
 
 def grid_summary(task: Task, res: dict) -> dict:
+    """Best LR and good band of the grid proper; ``points`` also lists every other LR trained."""
+    gks = grid_ks(task, res)
     ks = sorted(res)
-    best_k = _best_k(task, res)
+    best_k = _best_k(task, {k: res[k] for k in gks})
     best = res[best_k]["metric"]
-    band = [k for k in ks if regret(task, res[k]["metric"], best) <= tolerance(task)]
+    band = [k for k in gks if regret(task, res[k]["metric"], best) <= tolerance(task)]
     return {
         "task": task.name,
         "best_k": best_k,
@@ -162,8 +173,9 @@ def grid_summary(task: Task, res: dict) -> dict:
         "best_metric": best,
         "band_lrs": [lattice_lr(k) for k in band],
         "band": (lattice_lr(min(band)), lattice_lr(max(band))),
-        "points": [(lattice_lr(k), res[k]["metric"], res[k]["diverged"]) for k in ks],
-        "seconds_per_run": float(np.mean([res[k]["seconds"] for k in ks])),
+        "points": [(lattice_lr(k), res[k]["metric"], res[k]["diverged"]) for k in gks],
+        "all_points": [(lattice_lr(k), res[k]["metric"], res[k]["diverged"]) for k in ks],
+        "seconds_per_run": float(np.mean([res[k]["seconds"] for k in gks])),
     }
 
 

@@ -41,18 +41,20 @@ from torch import nn
 from lrscope.analysis.types import Suggestion
 from lrscope.torch.state import preserve_state
 
-__all__ = ["verify_suggestion", "fit_vertex"]
+__all__ = ["fit_vertex", "pick_from_trials", "verify_suggestion"]
 
 #: a trial whose scored loss exceeds this multiple of the best trial's counts as diverging
 BLOWUP_FACTOR = 4.0
+#: decades the verified pick is lowered by (chosen leave-one-task-out by the quality benchmark)
+DEFAULT_SHRINK = 0.0
 
 
 def fit_vertex(xs: Any, ys: Any) -> float | None:
     """Vertex of the parabola through three points ``(x, y)``, or None when it does not open upwards.
 
     Example:
-        >>> round(fit_vertex([-1.0, 0.0, 1.0], [2.0, 1.0, 2.0]), 12)
-        0.0
+        >>> abs(fit_vertex([-1.0, 0.0, 1.0], [2.0, 1.0, 2.0])) < 1e-12
+        True
     """
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
@@ -102,6 +104,7 @@ def verify_suggestion(
     num_candidates: int = 3,
     spacing: float = 0.5,
     extend: int = 1,
+    shrink: float = DEFAULT_SHRINK,
     val_data: Iterable[Any] | None = None,
     step_fn: Callable[[nn.Module, Any], torch.Tensor] | None = None,
     storage: str = "memory",
@@ -121,6 +124,7 @@ def verify_suggestion(
         spacing: decades between neighbouring candidates (> 0).
         extend: how many more candidates may be tried beyond an end of the bracket when the best
             trial lies there (>= 0).
+        shrink: decades the pick is lowered by, for the full run (see :func:`pick_from_trials`).
         val_data: optional batches to score each trial on (mean loss) instead of its training loss.
         step_fn: ``step_fn(model, batch) -> loss tensor`` (forward only; backward and the optimizer
             step are done here) for batch layouts ``loss_fn`` cannot take.
@@ -149,6 +153,8 @@ def verify_suggestion(
         raise ValueError(f"Argument `num_candidates` must be an odd integer >= 3. Received: num_candidates={num_candidates!r}")
     if not (isinstance(spacing, (int, float)) and math.isfinite(spacing) and spacing > 0):
         raise ValueError(f"Argument `spacing` must be a finite number > 0. Received: spacing={spacing!r}")
+    if not (isinstance(shrink, (int, float)) and math.isfinite(shrink)):
+        raise ValueError(f"Argument `shrink` must be a finite number of decades. Received: shrink={shrink!r}")
     if isinstance(extend, bool) or not isinstance(extend, int) or extend < 0:
         raise ValueError(f"Argument `extend` must be an integer >= 0. Received: extend={extend!r}")
     if (loss_fn is None) == (step_fn is None):
@@ -218,15 +224,12 @@ def verify_suggestion(
         scores[nxt] = trial(lr0 * 10 ** (nxt * spacing))
         extensions += 1
 
-    finite = {k: v for k, v in scores.items() if math.isfinite(v)}
-    if finite:  # a trial far worse than the best is blowing up: it would diverge when trained longer
-        lowest_score = min(finite.values())
-        finite = {k: v for k, v in finite.items() if v - lowest_score <= (BLOWUP_FACTOR - 1) * abs(lowest_score)}
     seconds = time.perf_counter() - t0
-    table = [(float(lr0 * 10 ** (k * spacing)), scores[k]) for k in sorted(scores)]
+    lrs_tried = [float(lr0 * 10 ** (k * spacing)) for k in sorted(scores)]
+    vals = [scores[k] for k in sorted(scores)]
     details: dict[str, Any] = {
-        "candidates": [lr for lr, _ in table],
-        "scores": [s if math.isfinite(s) else None for _, s in table],
+        "candidates": lrs_tried,
+        "scores": [v if math.isfinite(v) else None for v in vals],
         "trial_steps": trial_steps,
         "steps": steps,
         "seconds": seconds,
@@ -234,42 +237,83 @@ def verify_suggestion(
         "center_method": None if base is None else base.method,
         "scored_on": "validation loss" if val_batches is not None else "training loss, last third of each trial",
     }
-    if not finite:
-        lowest = min(scores)
-        lr = float(lr0 * 10 ** ((lowest - 1) * spacing))
+    return pick_from_trials(lrs_tried, vals, shrink=shrink, trial_steps=trial_steps, details=details)
+
+
+def pick_from_trials(
+    lrs: Any,
+    scores: Any,
+    *,
+    shrink: float = 0.0,
+    trial_steps: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> Suggestion:
+    """The verified pick from trial results (pure function; :func:`verify_suggestion` calls it).
+
+    Args:
+        lrs: the tried LRs, increasing and evenly spaced in ``log10``.
+        scores: each trial's loss (lower is better; None/NaN/inf = diverged).
+        shrink: decades subtracted from the pick (short trials favour large LRs: a trial of a
+            tenth of the run does not see the noise floor a large LR settles on later).
+        trial_steps: steps per trial (for the reason).
+        details: extra numbers to attach.
+
+    Returns:
+        The ``"verified"`` :class:`~lrscope.Suggestion` (see :func:`verify_suggestion`).
+
+    Example:
+        >>> s = pick_from_trials([1e-3, 1e-2, 1e-1], [2.0, 1.0, 2.0])
+        >>> round(s.lr, 6), s.confidence
+        (0.01, 'high')
+    """
+    x = np.log10(np.asarray(lrs, dtype=np.float64))
+    v = np.array([math.inf if (s is None or not math.isfinite(float(s))) else float(s) for s in scores])
+    if x.size < 2 or x.size != v.size:
+        raise ValueError(f"Arguments `lrs` and `scores` must hold the same number (>= 2) of trials. Received: {x.size} and {v.size}")
+    spacing = float(np.median(np.diff(x)))
+    details = dict(details or {})
+    details.setdefault("candidates", [float(a) for a in 10**x])
+    details.setdefault("scores", [float(a) if math.isfinite(a) else None for a in v])
+    details["shrink"] = shrink
+    steps_txt = f" of {trial_steps} steps" if trial_steps else ""
+    finite = np.isfinite(v)
+    if finite.any():  # a trial far worse than the best is blowing up: it would diverge when trained longer
+        lowest = float(v[finite].min())
+        finite &= v - lowest <= (BLOWUP_FACTOR - 1) * abs(lowest)
+    if not finite.any():
+        lr = float(10 ** (x[0] - spacing))
         return Suggestion(
             "verified", lr, None,
-            f"every trial diverged (LRs {table[0][0]:.3g} to {table[-1][0]:.3g}); suggesting {lr:.3g}, a step "
-            "below the lowest tried, untested: run a range test from a lower start",
+            f"every trial diverged (LRs {10**x[0]:.3g} to {10**x[-1]:.3g}); suggesting {lr:.3g}, a step below the "
+            "lowest tried, untested: run a range test from a lower start",
             interval=(lr, lr), confidence="low", details=details,
         )
-    best_score = min(finite.values())
-    kb = min(finite, key=finite.get)  # type: ignore[arg-type]
-    xb = math.log10(lr0) + kb * spacing
-    x = xb
+    idx = np.flatnonzero(finite)
+    b = int(idx[np.argmin(v[idx])])
+    best = float(v[b])
+    xb = float(x[b])
+    xp = xb
     conf = "high"
-    if kb - 1 in finite and kb + 1 in finite:
-        v = fit_vertex(
-            [math.log10(lr0) + k * spacing for k in (kb - 1, kb, kb + 1)],
-            [finite[kb - 1], finite[kb], finite[kb + 1]],
-        )
-        if v is not None:
-            x = min(max(v, xb - spacing / 2), xb + spacing / 2)
+    if 0 < b < x.size - 1 and finite[b - 1] and finite[b + 1]:
+        vx = fit_vertex(x[b - 1 : b + 2], v[b - 1 : b + 2])
+        if vx is not None:
+            xp = min(max(vx, xb - spacing / 2), xb + spacing / 2)
     else:
-        conf = "medium"  # best at an end of what was tried (or next to a diverged trial)
-    near = [k for k, s in finite.items() if s <= best_score + 0.02 * abs(best_score)]
-    if len(near) == len(scores) and len(scores) > 1:
+        conf = "medium"  # best at an end of what was tried (or next to a diverging trial)
+    near = [i for i in idx if v[i] <= best + 0.02 * abs(best)]
+    if len(near) == x.size:
         conf = "low"  # the trials cannot tell the LRs apart
-    lr = float(10**x)
-    lo = float(lr0 * 10 ** (min(near) * spacing))
-    hi = float(lr0 * 10 ** (max(near) * spacing))
+    lr = float(10 ** (xp - shrink))
+    lo, hi = float(10 ** (x[min(near)] - shrink)), float(10 ** (x[max(near)] - shrink))
     lo, hi = min(lo, lr), max(hi, lr)
     reason = (
-        f"{len(scores)} trials of {trial_steps} steps around {lr0:.3g}: lowest loss {best_score:.4g} at "
-        f"{10**xb:.3g}; {'the parabola through it and its neighbours bottoms out at' if x != xb else 'picked'} {lr:.3g}"
+        f"{x.size} trials{steps_txt} from {10**x[0]:.3g} to {10**x[-1]:.3g}: lowest loss {best:.4g} at {10**xb:.3g}"
+        + (f"; the parabola through it and its neighbours bottoms out at {10**xp:.3g}" if xp != xb else "")
+        + (f"; {shrink:g} decade(s) lower for the full run (short trials favour large LRs): {lr:.3g}" if shrink else "")
     )
     if conf == "medium":
-        reason += " (at the end of the tried range)"
+        reason += " (best at the end of the tried range)"
     if conf == "low":
         reason += " (the trials' losses are within 2% of each other: they cannot tell the LRs apart)"
+    details["pick_before_shrink"] = float(10**xp)
     return Suggestion("verified", lr, None, reason, interval=(lo, hi), confidence=conf, details=details)  # type: ignore[arg-type]

@@ -1,0 +1,323 @@
+"""Scores -> regret, in-band rates, leave-one-task-out selection, the markdown table and the plots.
+
+``python -m benchmarks.quality.run --report`` (after each task's ``--task NAME`` run) writes
+``docs/quality.md`` and ``docs/img/quality_<task>.png`` from the cache.
+
+Leave-one-task-out (LOTO): a *family* of configurations (e.g. ``drop(f=..., gap=...)``) is a
+choice made on the suite, so for each task T the configuration is chosen on the other tasks only
+(most cells in band; ties: fewest cells with regret > 20 %, then lowest mean regret capped at 1)
+and scored on T. The LOTO figure sums those held-out scores. Published rules and our registered
+rules at their library defaults involve no choice on the suite: their LOTO figure equals the
+in-sample one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.quality.score import FAMILY, ONE_CYCLE_FAMILY, SHRINKS
+from benchmarks.quality.tasks import CONSTANT_TASKS, ONE_CYCLE_TASKS, TASKS
+from benchmarks.quality.train import CACHE, RunCache, grid_summary, ground_truth, regret, tolerance
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+WORST_OK = 0.20
+
+PUBLISHED = [
+    "torch-lr-finder steepest (package)",
+    "torch-lr-finder steepest (reimpl.)",
+    "fastai valley (reimpl.)",
+    "fastai steep (reimpl.)",
+    "fastai slide (reimpl.)",
+    "fastai minimum/10 (reimpl.)",
+    "Lightning suggestion (reimpl.)",
+    "no finder (conventional LR)",
+]
+OURS_FIXED = ["lrscope minimum", "lrscope steepest", "lrscope valley", "lrscope slide", "lrscope drop", "lrscope one_cycle"]
+
+
+def load(task: str):
+    p = CACHE / task / "scores.json"
+    if not p.is_file():
+        return None, None
+    scores = json.loads(p.read_text())
+    t = TASKS[task]
+    cache = RunCache(task)
+    ks = sorted({int(k.split("|")[0]) for k in cache.data})
+    res = {k: ground_truth(t, k, cache) for k in ks}
+    # the grid proper: half-decade points and the quarter-decade points added around the best
+    g = grid_summary(t, res)
+    return scores, g
+
+
+def cell_eval(task, s, best):
+    r = regret(task, s["metric"], best)
+    return {"lr": s["lr"], "k": s["k"], "metric": s["metric"], "regret": r, "in_band": r <= tolerance(task) + 1e-12,
+            "abstained": s.get("abstained", False), "steps": s["steps"], "seconds": s["seconds"],
+            "diverged": s.get("diverged_seeds", 0) > 0, "confidence": s.get("confidence")}
+
+
+def evaluate(tasks):
+    """{task: {rule: [cell per order]}} and grid summaries."""
+    out, grids = {}, {}
+    for name in tasks:
+        scores, g = load(name)
+        if scores is None:
+            continue
+        grids[name] = g
+        task = TASKS[name]
+        rules = {}
+        for order, sugg in sorted(scores.items()):
+            for rule, s in sugg.items():
+                rules.setdefault(rule, []).append(cell_eval(task, s, g["best_metric"]))
+        out[name] = rules
+    return out, grids
+
+
+def _key(cells):
+    inb = sum(c["in_band"] for c in cells)
+    bad = sum(c["regret"] > WORST_OK for c in cells)
+    mreg = float(np.mean([min(c["regret"], 1.0) for c in cells])) if cells else 1.0
+    return (inb, -bad, -mreg)
+
+
+def choose(ev, tasks, names):
+    """The configuration in ``names`` that does best over ``tasks``."""
+    best, best_key = None, None
+    for n in names:
+        cells = [c for t in tasks if t in ev for c in ev[t].get(n, [])]
+        if not cells:
+            continue
+        k = _key(cells)
+        if best_key is None or k > best_key:
+            best, best_key = n, k
+    return best
+
+
+def loto(ev, tasks, names):
+    """{held-out task: configuration chosen on the others}."""
+    return {t: choose(ev, [u for u in tasks if u != t], names) for t in tasks if t in ev}
+
+
+def _fmt_lr(v):
+    return "—" if v is None or not math.isfinite(v) else f"{v:.2g}"
+
+
+def _fmt_reg(r):
+    if not math.isfinite(r):
+        return "diverged"
+    return f"{100 * r:.1f}%"
+
+
+def summarize(cells):
+    lrs = [c["lr"] for c in cells if c["lr"] is not None]
+    spread = max(lrs) / min(lrs) if len(lrs) >= 2 else math.nan
+    regs = [c["regret"] for c in cells]
+    return {
+        "n": len(cells),
+        "in_band": sum(c["in_band"] for c in cells),
+        "median_lr": float(np.median(lrs)) if lrs else None,
+        "spread": spread,
+        "mean_regret": float(np.mean([min(r, 1.0) for r in regs])),
+        "worst": max(regs),
+        "abstained": sum(c["abstained"] for c in cells),
+        "steps": float(np.mean([c["steps"] for c in cells])),
+        "seconds": float(np.mean([c["seconds"] for c in cells])),
+    }
+
+
+def rule_rows(ev, tasks, fixed, families):
+    """Per-rule aggregate rows over ``tasks``: fixed rules (no tuning) and LOTO families."""
+    rows = []
+    for rule in fixed:
+        cells = [c for t in tasks if t in ev for c in ev[t].get(rule, [])]
+        if not cells:
+            continue
+        s = summarize(cells)
+        per_task = {t: summarize(ev[t][rule]) for t in tasks if t in ev and rule in ev[t]}
+        runs = float(np.mean([c["steps"] / TASKS[t].budget for t in tasks if t in ev for c in ev[t].get(rule, [])]))
+        rows.append({"rule": rule, "in": s["in_band"], "loto": s["in_band"], "n": s["n"], "worst": s["worst"],
+                     "mean_regret": s["mean_regret"], "abstained": s["abstained"],
+                     "spread": max((p["spread"] for p in per_task.values() if math.isfinite(p["spread"])), default=math.nan),
+                     "runs": runs, "tuned": False, "choice": {}})
+    for label, names in families.items():
+        chosen_all = choose(ev, tasks, names)
+        if chosen_all is None:
+            continue
+        sel = loto(ev, tasks, names)
+        in_cells = [c for t in tasks if t in ev for c in ev[t][chosen_all]]
+        lo_cells = [c for t in tasks if t in ev for c in ev[t][sel[t]]]
+        s_in, s_lo = summarize(in_cells), summarize(lo_cells)
+        spreads = [summarize(ev[t][sel[t]])["spread"] for t in tasks if t in ev]
+        runs = float(np.mean([c["steps"] / TASKS[t].budget for t in tasks if t in ev for c in ev[t][sel[t]]]))
+        rows.append({"rule": f"{label} = {chosen_all}", "in": s_in["in_band"], "loto": s_lo["in_band"], "n": s_lo["n"],
+                     "worst": s_lo["worst"], "mean_regret": s_lo["mean_regret"], "abstained": s_lo["abstained"],
+                     "spread": max((x for x in spreads if math.isfinite(x)), default=math.nan), "runs": runs,
+                     "tuned": True, "choice": sel, "chosen_all": chosen_all, "label": label,
+                     "worst_in": s_in["worst"]})
+    return rows
+
+
+def headline_table(rows):
+    lines = [
+        "| rule | in band (in-sample) | in band (leave-one-task-out) | mean regret (LOTO) | worst regret (LOTO) | "
+        "largest spread across data orders | abstained | cost (full runs, mean) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lo = f"{r['loto']}/{r['n']} ({100 * r['loto'] / r['n']:.0f}%)"
+        ins = f"{r['in']}/{r['n']} ({100 * r['in'] / r['n']:.0f}%)"
+        if not r["tuned"]:
+            lo += " (no tuning)"
+        sp = "—" if not math.isfinite(r["spread"]) else f"{r['spread']:.1f}×"
+        lines.append(f"| {r['rule']} | {ins} | {lo} | {_fmt_reg(r['mean_regret'])} | {_fmt_reg(r['worst'])} | {sp} | "
+                     f"{r['abstained']} | {r['runs']:.2f} |")
+    return "\n".join(lines)
+
+
+def task_table(ev, grids, tasks, fixed, family_rows):
+    lines = [
+        "| task | rule | suggested LR: median (spread max/min) | metric | regret (mean) | in band | in band, LOTO | "
+        "worst regret | cost: steps | cost: seconds | cost: full runs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tasks:
+        if t not in ev:
+            continue
+        task = TASKS[t]
+        g = grids[t]
+        entries = [(r, r, False) for r in fixed if r in ev[t]]
+        for fr in family_rows:
+            entries.append((f"{fr['label']} → {fr['choice'][t]}", fr["choice"][t], True))
+        for label, rule, tuned in entries:
+            cells = ev[t][rule]
+            s = summarize(cells)
+            # in-sample figure for tuned rows: the configuration chosen on all tasks
+            if tuned:
+                fr = next(f for f in family_rows if f["choice"].get(t) == rule and f["label"] in label)
+                ins = sum(c["in_band"] for c in ev[t][fr["chosen_all"]])
+                inband, lo = f"{ins}/{len(cells)}", f"{s['in_band']}/{len(cells)}"
+            else:
+                inband, lo = f"{s['in_band']}/{len(cells)}", "(no tuning)"
+            sp = "—" if not math.isfinite(s["spread"]) else f"{s['spread']:.1f}×"
+            metric = float(np.mean([c["metric"] for c in cells])) if all(math.isfinite(c["metric"]) for c in cells) else math.inf
+            mreg = float(np.mean([c["regret"] for c in cells]))
+            ab = f" ({s['abstained']} abstained)" if s["abstained"] else ""
+            lines.append(
+                f"| {t} | {label} | {_fmt_lr(s['median_lr'])} ({sp}){ab} | {metric:.4g} | {_fmt_reg(mreg)} | {inband} | {lo} | "
+                f"{_fmt_reg(s['worst'])} | {s['steps']:.0f} | {s['seconds']:.2f} | {s['steps'] / task.budget:.2f} |"
+            )
+    return "\n".join(lines)
+
+
+def grid_table(grids, tasks):
+    lines = ["| task | metric | budget (steps) | seconds / run | seeds | best LR | best | good band |", "|---|---|---|---|---|---|---|---|"]
+    for t in tasks:
+        if t not in grids:
+            continue
+        g, task = grids[t], TASKS[t]
+        lines.append(f"| {t} | held-out {task.metric} | {task.budget} | {g['seconds_per_run']:.1f} | {task.n_seeds} | "
+                     f"{g['best_lr']:.3g} | {g['best_metric']:.4g} | {g['band'][0]:.3g} – {g['band'][1]:.3g} |")
+    return "\n".join(lines)
+
+
+def plot_task(t, ev, grids, rules_to_mark, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    task, g = TASKS[t], grids[t]
+    pts = [(lr, m) for lr, m, _ in g["points"]]
+    lrs = np.array([p[0] for p in pts])
+    ms = np.array([p[1] if math.isfinite(p[1]) else np.nan for p in pts])
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [2, 1.6]})
+    ax.plot(lrs, ms, "o-", color="k", label=f"grid: held-out {task.metric} (mean of {task.n_seeds} seeds)")
+    div = [lr for lr, m, d in g["points"] if d]
+    if div:
+        ax.plot(div, [np.nanmin(ms)] * len(div), "x", color="red", label="diverged (>=1 seed)")
+    ax.axvspan(g["band"][0] / 10 ** 0.0625, g["band"][1] * 10 ** 0.0625, color="tab:green", alpha=0.2, label="good band")
+    ax.set_xscale("log")
+    ax.set_ylabel(task.metric)
+    ax.set_title(f"{t}: {task.description}", fontsize=8)
+    ax.legend(fontsize=7, loc="best")
+    ax2.axvspan(g["band"][0] / 10 ** 0.0625, g["band"][1] * 10 ** 0.0625, color="tab:green", alpha=0.2)
+    for i, (label, rule) in enumerate(rules_to_mark):
+        cells = ev[t].get(rule, [])
+        for j, c in enumerate(cells):
+            if c["lr"] is None:
+                continue
+            ax2.plot(c["lr"], i + (j - 1) * 0.15, "o", color="tab:green" if c["in_band"] else "tab:red", ms=4)
+    ax2.set_yticks(range(len(rules_to_mark)))
+    ax2.set_yticklabels([lab for lab, _ in rules_to_mark], fontsize=7)
+    ax2.set_xlabel("learning rate" + (" (max_lr of one-cycle)" if task.schedule == "one_cycle" else ""))
+    ax2.invert_yaxis()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_report(log=print) -> Path:
+    ev_c, grids_c = evaluate(CONSTANT_TASKS)
+    ev_o, grids_o = evaluate(ONE_CYCLE_TASKS)
+    ev, grids = {**ev_c, **ev_o}, {**grids_c, **grids_o}
+    pub = [p for p in PUBLISHED if any(p in ev[t] for t in ev)]
+    fam_const = {
+        "lrscope default: drop (LOTO-chosen)": list(FAMILY),
+        "lrscope verified (LOTO-chosen centre and shrink)": [f"verified(shrink={sh:g}) {n}" for n in FAMILY for sh in SHRINKS],
+        "lrscope short sweep, 40 steps (LOTO-chosen)": [f"short40 {n}" for n in FAMILY],
+    }
+    fam_oc = {
+        "lrscope one_cycle target (LOTO-chosen)": list(ONE_CYCLE_FAMILY),
+        "lrscope one_cycle target, 40-step sweep (LOTO-chosen)": [f"short40 {n}" for n in ONE_CYCLE_FAMILY],
+    }
+    rows_c = rule_rows(ev_c, CONSTANT_TASKS, pub + OURS_FIXED, fam_const)
+    rows_o = rule_rows(ev_o, ONE_CYCLE_TASKS, pub + OURS_FIXED, fam_oc)
+    data = {"constant": rows_c, "one_cycle": rows_o}
+    (CACHE / "report.json").write_text(json.dumps(data, indent=1, default=str))
+    marks = [(p.replace(" (reimpl.)", "*").replace(" (package)", ""), p) for p in pub]
+    marks += [(r, r) for r in OURS_FIXED]
+    for t in ev:
+        fam_rows = rows_c if t in ev_c else rows_o
+        extra = [(f["label"].split(" (")[0], f["choice"][t]) for f in fam_rows if f["tuned"] and t in f["choice"]]
+        plot_task(t, ev, grids, marks + extra, DOCS / "img" / f"quality_{t}.png")
+    md = [
+        "# Suggestion quality: every finder against a ground truth",
+        "",
+        "Generated by `python -m benchmarks.quality.run --report` from the cache that the per-task runs fill "
+        "(`python -m benchmarks.quality.run --task NAME`). Do not edit by hand; the method is below.",
+        "",
+        "## Headline: constant-LR tasks (" + ", ".join(t for t in CONSTANT_TASKS if t in ev_c) + f"), {len(ev_c)} tasks × 3 data orders",
+        "",
+        headline_table(rows_c),
+        "",
+        "## One-cycle tasks (suggestion used as `max_lr` of torch's `OneCycleLR`; " + ", ".join(t for t in ONE_CYCLE_TASKS if t in ev_o) + ")",
+        "",
+        headline_table(rows_o),
+        "",
+        "## Ground truth per task",
+        "",
+        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS]),
+        "",
+        "## Every task × rule",
+        "",
+        task_table(ev_c, grids, CONSTANT_TASKS, pub + OURS_FIXED, [r for r in rows_c if r["tuned"]]),
+        "",
+        task_table(ev_o, grids, ONE_CYCLE_TASKS, pub + OURS_FIXED, [r for r in rows_o if r["tuned"]]),
+        "",
+    ]
+    for t in ev:
+        md += [f"![{t}](img/quality_{t}.png)", ""]
+    intro = Path(__file__).with_name("doc_intro.md")
+    if intro.is_file():
+        md = [intro.read_text().rstrip(), "", *md[2:]]
+    out = DOCS / "quality.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(md))
+    log(f"wrote {out}")
+    return out

@@ -1,0 +1,125 @@
+"""The robust rules (drop, one_cycle): analytic curves, interval, confidence flag, properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lrscope.analysis import rules
+from lrscope.analysis.robust import drop, drop_point, one_cycle
+from lrscope.analysis.curve import prepare_curve
+
+
+def sigmoid_curve(center: float = -3.0, width: float = 0.5, n: int = 121, lo: float = -6, hi: float = 0):
+    lrs = np.logspace(lo, hi, n)
+    return lrs, 2 - np.tanh((np.log10(lrs) - center) / width)
+
+
+def test_registered_and_reachable_by_name() -> None:
+    assert "drop" in rules.available_rules() and "one_cycle" in rules.available_rules()
+    lrs, y = sigmoid_curve()
+    assert rules.suggest(lrs, y, "drop").lr == drop(lrs, y).lr
+
+
+@pytest.mark.parametrize("center", [-4.0, -3.0, -2.0])
+def test_drop_reads_the_half_fall_point(center: float) -> None:
+    lrs, y = sigmoid_curve(center, width=0.4)
+    s = drop(lrs, y, fraction=0.5, min_gap=0.0)
+    assert abs(math.log10(s.lr) - center) <= 0.06
+    assert s.confidence == "high"
+
+
+def test_interval_brackets_the_suggestion_and_spans_the_steep_part() -> None:
+    lrs, y = sigmoid_curve(-3.0, width=0.5)
+    s = drop(lrs, y, fraction=0.5, min_gap=0.0)
+    lo, hi = s.interval
+    assert lo <= s.lr <= hi
+    # the 25 % and 75 % crossings of a tanh of width 0.5 lie ~0.27 decades either side
+    assert math.log10(lo) == pytest.approx(-3.27, abs=0.08)
+    assert math.log10(hi) == pytest.approx(-2.73, abs=0.08)
+
+
+def test_fraction_orders_suggestions() -> None:
+    lrs, y = sigmoid_curve()
+    got = [drop(lrs, y, fraction=f, min_gap=0.0).lr for f in (0.25, 0.5, 0.75)]
+    assert got == sorted(got) and got[0] < got[-1]
+
+
+def test_cap_keeps_away_from_the_blow_up() -> None:
+    # flat, then a fall right before divergence (SGD without normalisation, FINDINGS 3)
+    lrs = np.logspace(-6, 0, 121)
+    u = np.log10(lrs)
+    y = 2.3 - 1.5 / (1 + np.exp(-(u + 1.3) / 0.1)) + np.where(u > -1.0, 50 * (u + 1.0) ** 2, 0.0)
+    s = drop(lrs, y, fraction=0.5, min_gap=1.0)
+    lr_min = s.details["lr_at_min"]
+    assert s.details["capped"] and s.lr == pytest.approx(lr_min / 10)
+    assert "capped" in s.reason
+    assert s.confidence in ("medium", "low")
+
+
+def test_flat_curve_abstains_with_a_reason() -> None:
+    lrs = np.logspace(-6, 0, 100)
+    s = drop(lrs, np.full(100, 2.0))
+    assert not s.found and "flat" in s.reason or "never fell" in s.reason
+
+
+def test_confidence_low_for_a_noisy_curve() -> None:
+    rng = np.random.default_rng(0)
+    lrs, y = sigmoid_curve(-3.0, width=0.5, n=60)
+    # a fall of 2 buried in noise of std 2.5: significant at only a few standard errors
+    noisy = y + rng.normal(0, 2.5, y.size)
+    s = drop(lrs, noisy, min_z=0.0)
+    assert s.found
+    assert s.confidence == "low"
+    clean = drop(lrs, y)
+    assert clean.confidence == "high"
+
+
+def test_min_z_makes_it_abstain_on_noise() -> None:
+    rng = np.random.default_rng(1)
+    lrs = np.logspace(-6, 0, 80)
+    s = drop(lrs, 2 + rng.normal(0, 1.0, 80), min_z=4.0)
+    assert not s.found
+
+
+def test_one_cycle_suggests_higher_than_drop() -> None:
+    lrs = np.logspace(-6, 0, 121)
+    u = np.log10(lrs)
+    y = 2 - np.tanh((u + 3) / 0.5) + np.exp(3 * (u + 0.8))
+    a, b = drop(lrs, y), one_cycle(lrs, y)
+    assert b.lr > a.lr
+    assert b.interval[0] <= b.lr <= b.interval[1]
+
+
+@pytest.mark.parametrize(("arg", "value"), [("fraction", 0.0), ("fraction", 1.0), ("min_gap", -1.0), ("min_z", float("nan"))])
+def test_bad_options_raise_naming_the_argument(arg: str, value: float) -> None:
+    lrs, y = sigmoid_curve()
+    with pytest.raises(ValueError, match=arg):
+        drop(lrs, y, **{arg: value})
+
+
+def test_drop_point_is_monotone_in_fraction() -> None:
+    lrs, y = sigmoid_curve()
+    c = prepare_curve(lrs, y)
+    idx = [drop_point(c, f) for f in np.linspace(0.05, 0.95, 10)]
+    assert idx == sorted(idx)
+
+
+@given(
+    st.lists(st.floats(min_value=-1e3, max_value=1e3, allow_nan=False), min_size=5, max_size=60),
+    st.floats(min_value=0.05, max_value=0.95),
+)
+def test_any_finite_curve_gives_a_suggestion_in_range_or_a_reason(ys: list, fraction: float) -> None:
+    lrs = np.logspace(-5, 0, len(ys))
+    for fn in (drop, one_cycle):
+        s = fn(lrs, np.array(ys), fraction=fraction, min_z=0.0)
+        if s.found:
+            assert lrs[0] * (1 - 1e-12) <= s.lr <= lrs[-1] * (1 + 1e-12)
+            assert s.interval[0] <= s.lr <= s.interval[1]
+            assert s.confidence in ("high", "medium", "low")
+        else:
+            assert s.reason

@@ -1,0 +1,132 @@
+"""Verified suggestion: trials around a curve's suggestion, picked from the trial losses, and the
+model/optimizer left bit-identical."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torch import nn  # noqa: E402
+from torch_helpers import FullState  # noqa: E402
+
+from lrscope.analysis.types import Suggestion  # noqa: E402
+from lrscope.torch.verify import fit_vertex, pick_from_trials, verify_suggestion  # noqa: E402
+
+
+def _task(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 8, generator=g)
+    w = torch.randn(8, 1, generator=g)
+    y = x @ w + 0.1 * torch.randn(256, 1, generator=g)
+    batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 256, 16)]
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+    return model, batches
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_verify_leaves_model_and_optimizer_bit_identical(opt_name: str) -> None:
+    model, batches = _task()
+    opt = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if opt_name == "sgd"
+           else torch.optim.Adam(model.parameters(), lr=1e-3))
+    # give the optimizer some state first, as mid-training
+    for xb, yb in batches[:3]:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(xb), yb).backward()
+        opt.step()
+    before = FullState(model, opt)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=0.01, trial_steps=12)
+    assert before.diff() == []
+    assert s.found and s.method == "verified"
+    assert s.details["steps"] == 12 * len(s.details["candidates"])
+
+
+def test_verify_picks_a_good_lr_on_a_tiny_regression() -> None:
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    # a centre far too small: the trials say so and the pick moves up (one extension allowed)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=1e-4, trial_steps=16)
+    assert s.lr > 1e-4
+    assert s.interval is not None and s.interval[0] <= s.lr <= s.interval[1]
+    assert s.confidence in ("high", "medium", "low")
+    assert len(s.details["candidates"]) == 4  # 3 + one extension upwards
+    assert s.details["candidates"][-1] > s.details["candidates"][0]
+
+
+def test_verify_accepts_a_suggestion_and_rejects_an_abstention() -> None:
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss,
+                          center=Suggestion("drop", 0.01, 3, "x"), trial_steps=6, extend=0)
+    assert s.details["center_method"] == "drop" and len(s.details["candidates"]) == 3
+    with pytest.raises(ValueError, match="abstained"):
+        verify_suggestion(model, opt, batches, nn.functional.mse_loss,
+                          center=Suggestion.abstain("drop", "flat"), trial_steps=6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"trial_steps": 2}, "trial_steps"),
+        ({"trial_steps": 5, "num_candidates": 4}, "num_candidates"),
+        ({"trial_steps": 5, "spacing": 0.0}, "spacing"),
+        ({"trial_steps": 5, "extend": -1}, "extend"),
+        ({"trial_steps": 5, "center": -1.0}, "center"),
+    ],
+)
+def test_verify_validates_arguments(kwargs: dict, match: str) -> None:
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    kw = {"center": 0.01, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        verify_suggestion(model, opt, batches, nn.functional.mse_loss, **kw)
+
+
+def test_verify_restores_state_when_a_trial_diverges() -> None:
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = FullState(model, opt)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=1e3, trial_steps=8)
+    assert before.diff() == []
+    # every trial at 1e2..1e4 blows up: the answer is below them, flagged
+    assert s.lr < 1e3 and s.confidence in ("low", "medium")
+
+
+def test_pick_from_trials_vertex_end_and_shrink() -> None:
+    s = pick_from_trials([1e-3, 1e-2, 1e-1], [2.0, 1.0, 2.0])
+    assert s.lr == pytest.approx(1e-2) and s.confidence == "high"
+    s = pick_from_trials([1e-3, 1e-2, 1e-1], [3.0, 1.0, 2.0])  # vertex pulled towards the better side
+    assert 1e-2 < s.lr < 10**-1.75
+    s = pick_from_trials([1e-3, 1e-2, 1e-1], [3.0, 2.0, 1.0])  # best at the end: medium
+    assert s.lr == pytest.approx(0.1) and s.confidence == "medium"
+    s = pick_from_trials([1e-3, 1e-2, 1e-1], [2.0, 1.0, 2.0], shrink=0.5)
+    assert s.lr == pytest.approx(10**-2.5)
+    s = pick_from_trials([1e-3, 1e-2, 1e-1], [None, float("nan"), math.inf])
+    assert s.confidence == "low" and s.lr < 1e-3
+    s = pick_from_trials([1e-3, 1e-2, 1e-1], [1.0, 1.001, 1.002])  # cannot tell apart
+    assert s.confidence == "low"
+
+
+def test_pick_treats_a_blowing_up_trial_as_diverged() -> None:
+    s = pick_from_trials([1e-3, 1e-2, 1e-1], [1.0, 0.5, 50.0])
+    assert s.lr == pytest.approx(1e-2) and s.confidence == "medium"
+
+
+def test_fit_vertex() -> None:
+    assert fit_vertex([0.0, 1.0, 2.0], [1.0, 0.0, 1.0]) == pytest.approx(1.0)
+    assert fit_vertex([0.0, 1.0, 2.0], [0.0, 1.0, 0.0]) is None  # opens downwards
+    assert fit_vertex([0.0, 1.0, 2.0], [0.0, np.inf, 0.0]) is None
+
+
+def test_verify_restores_rngs_and_buffers_with_dropout_and_batchnorm() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 1))
+    _, batches = _task()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+    model.eval()  # a user-set flag must survive too
+    before = FullState(model, opt)
+    verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=1e-3, trial_steps=5)
+    assert before.diff() == []
