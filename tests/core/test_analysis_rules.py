@@ -337,7 +337,7 @@ def test_registry_names():
 
 def test_suggest_dispatches_and_defaults():
     y = tanh_curve()
-    assert suggest(LRS, y) == valley(LRS, y)
+    assert suggest(LRS, y) == RULES[DEFAULT_METHOD](LRS, y)  # the default is whatever DEFAULT_METHOD names (issue 5: "drop")
     assert suggest(LRS, y, "steepest") == steepest(LRS, y)
     assert set(suggest_all(LRS, y)) == set(RULES)
 

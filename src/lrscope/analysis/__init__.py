@@ -67,3 +67,6 @@ __all__ = [
     "valley",
     "validate_curve",
 ]
+
+# issue 5: the benchmark-chosen rules ("drop", the default, and "one_cycle") register themselves on import
+from lrscope.analysis import robust as _robust  # noqa: E402,F401

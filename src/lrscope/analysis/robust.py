@@ -53,8 +53,8 @@ from lrscope.analysis.types import Confidence, Suggestion
 
 __all__ = ["drop", "one_cycle", "drop_point"]
 
-DEFAULT_FRACTION = 0.5
-DEFAULT_MIN_GAP = 1.0
+DEFAULT_FRACTION = 0.35
+DEFAULT_MIN_GAP = 0.5
 DEFAULT_MIN_Z = 2.0
 ONE_CYCLE_FRACTION = 0.9
 ONE_CYCLE_MIN_GAP = 0.25

@@ -31,7 +31,7 @@ from numpy.typing import ArrayLike
 from lrscope.analysis.curve import Curve, Sweep, prepare_curve
 from lrscope.analysis.types import Confidence, Suggestion
 
-DEFAULT_METHOD = "valley"
+DEFAULT_METHOD = "drop"  # chosen by the quality benchmark (issue 5, docs/quality.md); registered by analysis/robust.py
 """The rule :func:`suggest` uses when none is named (provisional: the quality benchmark decides)."""
 
 

@@ -34,3 +34,6 @@ __all__ = [
     "range_test",
     "state_nbytes",
 ]
+
+# issue 5: verified suggestion (train briefly around the suggestion, restore bit for bit)
+from lrscope.torch.verify import pick_from_trials, verify_suggestion  # noqa: E402,F401
