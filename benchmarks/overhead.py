@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=300, help="optimizer steps per timed run (MLP)")
     ap.add_argument("--cnn-steps", type=int, default=100, help="optimizer steps per timed run (CNN)")
-    ap.add_argument("--repeats", type=int, default=7, help="timed repeats per arm (median), >= 5 for a quotable figure")
+    ap.add_argument("--repeats", type=int, default=11, help="timed repeats per arm (median), >= 5 for a quotable figure")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads for every arm")
     ap.add_argument("--quick", action="store_true", help="steps=40, repeats=3: a smoke run")

@@ -553,3 +553,12 @@ def test_nan_loss_on_step_zero(data):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     res = range_test(model, opt, data, lambda o, y: CE(o, y) * math.inf, num_steps=10)
     assert res.stop_reason == "non-finite loss" and len(res) == 1
+
+
+def test_importing_lrscope_torch_does_not_import_tqdm_or_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, lrscope.torch; print(','.join(m for m in ('tqdm', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

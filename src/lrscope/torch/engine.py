@@ -333,7 +333,7 @@ def _validate(
             f"ratios cannot be kept. Give group 0 a positive lr. Received: group lrs={lrs0}"
         )
     ratios = [1.0] + [lr / lrs0[0] for lr in lrs0[1:]]
-    show = (not os.environ.get("CI")) and bool(getattr(sys.stderr, "isatty", lambda: False)()) if progress is None else progress
+    show = _auto_progress() if progress is None else progress
     return _Settings(
         start_lr=float(start_lr),
         end_lr=float(end_lr),
@@ -359,6 +359,18 @@ def _validate(
         ratios=ratios,
         target_key=target_key,
     )
+
+
+def _auto_progress() -> bool:
+    """Show a bar when a person watches: stderr is a terminal (or a Jupyter kernel runs us), and not in CI."""
+    if os.environ.get("CI"):
+        return False
+    try:
+        if sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    return "ipykernel" in sys.modules  # notebooks: stderr is no TTY, but tqdm.auto draws a widget there
 
 
 # ----------------------------------------------------------------------------- batches
@@ -834,7 +846,8 @@ def range_test(
         chunk_size: points per device-to-host read-back; the divergence check lags by at most this many
             steps (the extra steps are discarded from the result).
         progress: tqdm bar on stderr with the LR and smoothed loss; None (default) shows it only when stderr
-            is a terminal and ``$CI`` is unset; needs tqdm.
+            is a terminal (or in a Jupyter kernel) and ``$CI`` is unset; False turns it off. Needs tqdm
+            (imported only here; without it, no bar).
         on_interrupt: on ``KeyboardInterrupt``, ``"raise"`` (default: restore, then re-raise) or ``"return"``
             (restore, then return the points so far with stop reason ``"interrupted"``).
 

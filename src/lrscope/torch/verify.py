@@ -245,6 +245,7 @@ def pick_from_trials(
     scores: Any,
     *,
     shrink: float = 0.0,
+    tolerance: float = 0.0,
     trial_steps: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> Suggestion:
@@ -255,6 +256,10 @@ def pick_from_trials(
         scores: each trial's loss (lower is better; None/NaN/inf = diverged).
         shrink: decades subtracted from the pick (short trials favour large LRs: a trial of a
             tenth of the run does not see the noise floor a large LR settles on later).
+        tolerance: when > 0, pick the *lowest* LR whose fitted trial loss is within this fraction
+            of the fitted minimum (the parabola's left crossing of ``min * (1 + tolerance)``, at most
+            one spacing below the vertex): a smaller LR nearly as good after a short trial is the
+            better one for the full run — the one-standard-error rule applied to LRs.
         trial_steps: steps per trial (for the reason).
         details: extra numbers to attach.
 
@@ -275,6 +280,7 @@ def pick_from_trials(
     details.setdefault("candidates", [float(a) for a in 10**x])
     details.setdefault("scores", [float(a) if math.isfinite(a) else None for a in v])
     details["shrink"] = shrink
+    details["tolerance"] = tolerance
     steps_txt = f" of {trial_steps} steps" if trial_steps else ""
     finite = np.isfinite(v)
     if finite.any():  # a trial far worse than the best is blowing up: it would diverge when trained longer
@@ -294,12 +300,24 @@ def pick_from_trials(
     xb = float(x[b])
     xp = xb
     conf = "high"
+    tol_note = ""
     if 0 < b < x.size - 1 and finite[b - 1] and finite[b + 1]:
         vx = fit_vertex(x[b - 1 : b + 2], v[b - 1 : b + 2])
         if vx is not None:
             xp = min(max(vx, xb - spacing / 2), xb + spacing / 2)
+            if tolerance > 0:
+                a2, b2, c2 = np.polyfit(x[b - 1 : b + 2], v[b - 1 : b + 2], 2)
+                ymin = a2 * vx * vx + b2 * vx + c2
+                xt = vx - math.sqrt(tolerance * abs(ymin) / a2)
+                xp = max(min(xt, xp), xp - spacing)
+                tol_note = f"; the lowest LR within {tolerance:.0%} of the fitted minimum: {10**xp:.3g}"
     else:
         conf = "medium"  # best at an end of what was tried (or next to a diverging trial)
+        if tolerance > 0:
+            ok = [i for i in idx if v[i] <= best + tolerance * abs(best)]
+            xp = float(x[min(ok)])
+            if xp != xb:
+                tol_note = f"; the lowest tried LR within {tolerance:.0%} of the best: {10**xp:.3g}"
     near = [i for i in idx if v[i] <= best + 0.02 * abs(best)]
     if len(near) == x.size:
         conf = "low"  # the trials cannot tell the LRs apart
@@ -308,7 +326,8 @@ def pick_from_trials(
     lo, hi = min(lo, lr), max(hi, lr)
     reason = (
         f"{x.size} trials{steps_txt} from {10**x[0]:.3g} to {10**x[-1]:.3g}: lowest loss {best:.4g} at {10**xb:.3g}"
-        + (f"; the parabola through it and its neighbours bottoms out at {10**xp:.3g}" if xp != xb else "")
+        + (f"; the parabola through it and its neighbours bottoms out at {10**xp:.3g}" if xp != xb and not tol_note else "")
+        + tol_note
         + (f"; {shrink:g} decade(s) lower for the full run (short trials favour large LRs): {lr:.3g}" if shrink else "")
     )
     if conf == "medium":
