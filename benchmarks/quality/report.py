@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.quality.score import FAMILY, ONE_CYCLE_FAMILY, SHRINKS
+from benchmarks.quality.score import FAMILY, ONE_CYCLE_FAMILY, SHRINKS, TOLERANCES
 from benchmarks.quality.tasks import CONSTANT_TASKS, ONE_CYCLE_TASKS, TASKS
 from benchmarks.quality.train import CACHE, RunCache, grid_summary, ground_truth, regret, tolerance
 
@@ -109,7 +109,7 @@ def pipeline_rows(ev, tasks, family, shrinks, label):
     on every task)."""
     def pick(ts):
         c = choose(ev, ts, list(family))
-        return choose(ev, ts, [f"verified(shrink={sh:g}) {c}" for sh in shrinks])
+        return choose(ev, ts, [f"verified(shrink={sh:g}) {c}" for sh in shrinks] + [f"verified(tol={tl:g}) {c}" for tl in TOLERANCES])
 
     chosen_all = pick([t for t in tasks if t in ev])
     if chosen_all is None:
@@ -292,7 +292,8 @@ def write_report(log=print) -> Path:
     pub = [p for p in PUBLISHED if any(p in ev[t] for t in ev)]
     fam_const = {
         "lrscope default: drop (LOTO-chosen)": list(FAMILY),
-        "lrscope verified (LOTO-chosen centre and shrink)": [f"verified(shrink={sh:g}) {n}" for n in FAMILY for sh in SHRINKS],
+        "lrscope verified (LOTO-chosen centre and pick)": [f"verified(shrink={sh:g}) {n}" for n in FAMILY for sh in SHRINKS]
+        + [f"verified(tol={tl:g}) {n}" for n in FAMILY for tl in TOLERANCES],
         "lrscope short sweep, 40 steps (LOTO-chosen)": [f"short40 {n}" for n in FAMILY],
     }
     fam_oc = {

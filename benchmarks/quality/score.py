@@ -51,6 +51,8 @@ FAMILY = {
 }
 #: decades the verified pick is lowered by (short-horizon bias), chosen leave-one-task-out
 SHRINKS = (0.0, 0.25, 0.5)
+#: or: the lowest LR whose fitted trial loss is within this fraction of the best (pick_from_trials)
+TOLERANCES = (0.01, 0.02, 0.05)
 #: the one-cycle max_lr family
 ONE_CYCLE_FAMILY = {
     f"one_cycle(f={f:g},gap={g:g})": {"fraction": f, "min_gap": g}
@@ -157,6 +159,11 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
             for sh in SHRINKS:
                 p = pick_from_trials(v["candidates"], v["scores"], shrink=sh)
                 out[f"verified(shrink={sh:g}) {name}"] = {
+                    "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
+                    "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+            for tol in TOLERANCES:
+                p = pick_from_trials(v["candidates"], v["scores"], tolerance=tol)
+                out[f"verified(tol={tol:g}) {name}"] = {
                     "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
                     "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
     # published finders

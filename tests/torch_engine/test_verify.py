@@ -130,3 +130,17 @@ def test_verify_restores_rngs_and_buffers_with_dropout_and_batchnorm() -> None:
     before = FullState(model, opt)
     verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=1e-3, trial_steps=5)
     assert before.diff() == []
+
+
+def test_verify_reads_the_centre_from_a_range_test_result() -> None:
+    from lrscope.result import RangeTestResult
+    from lrscope.torch.verify import CENTER_OPTIONS
+
+    lrs = np.logspace(-6, 0, 100)
+    res = RangeTestResult(lrs=lrs, losses=2 - np.tanh((np.log10(lrs) + 3) / 0.5) + np.exp(3 * (np.log10(lrs) + 0.3)))
+    expected = res.suggest("drop", **CENTER_OPTIONS).lr
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4, extend=0)
+    assert s.details["center"] == pytest.approx(expected)
+    assert s.details["center_method"] == "drop"

@@ -14,9 +14,14 @@ that trains best. :func:`verify_suggestion` closes that gap at a small, stated c
    loss on ``val_data`` when given); a trial whose loss turns non-finite or blows up scores +inf;
 4. when the best candidate is at an end of the bracket, try ``extend`` more LRs beyond it (one by
    default), so the pick is bracketed;
-5. fit a parabola to the three best adjacent scores in ``log10(lr)`` and take its vertex, clamped
-   to half a spacing around the best candidate (the best candidate itself when the three do not
-   curve upwards).
+5. fit a parabola to the best trial and its two neighbours in ``log10(lr)`` and take its vertex,
+   clamped to half a spacing around the best candidate (the best candidate itself when the three
+   do not curve upwards);
+6. lower the pick by ``shrink`` decades (default 0.5): a trial a tenth of a run long favours large
+   LRs, which have not yet reached the noise floor they settle on later.
+
+The defaults (centre read by ``drop`` a decade below the lowest loss, ``shrink=0.5``) were chosen
+leave-one-task-out on the quality benchmark (``docs/quality.md``).
 
 Cost: ``trial_steps x (num_candidates + extensions)`` optimizer steps, reported in the
 suggestion's ``details`` with the seconds it took. With ``trial_steps`` = 10 % of a training
@@ -46,7 +51,10 @@ __all__ = ["fit_vertex", "pick_from_trials", "verify_suggestion"]
 #: a trial whose scored loss exceeds this multiple of the best trial's counts as diverging
 BLOWUP_FACTOR = 4.0
 #: decades the verified pick is lowered by (chosen leave-one-task-out by the quality benchmark)
-DEFAULT_SHRINK = 0.0
+DEFAULT_SHRINK = 0.5
+#: how a RangeTestResult is read for the centre when no method is named: the default rule ``drop``
+#: capped a full decade below the lowest loss (chosen leave-one-task-out with ``DEFAULT_SHRINK``)
+CENTER_OPTIONS = {"min_gap": 1.0}
 
 
 def fit_vertex(xs: Any, ys: Any) -> float | None:
@@ -70,7 +78,7 @@ def _center_of(center: Any, method: str | None) -> tuple[float, Suggestion | Non
     from lrscope.result import RangeTestResult
 
     if isinstance(center, RangeTestResult):
-        center = center.suggest(method)
+        center = center.suggest(method) if method is not None else center.suggest("drop", **CENTER_OPTIONS)
     if isinstance(center, Suggestion):
         if center.lr is None:
             raise ValueError(f"Argument `center` is a suggestion that abstained, so there is nothing to verify: {center.reason}")
@@ -118,7 +126,8 @@ def verify_suggestion(
             candidate (a loader shorter than that is cycled).
         loss_fn: ``loss_fn(model(inputs), targets)``; or give ``step_fn``.
         center: an LR, a :class:`~lrscope.Suggestion`, or a ``RangeTestResult`` (read with ``method``).
-        method: the rule read from a ``RangeTestResult`` (None: the library default).
+        method: the rule read from a ``RangeTestResult`` (None: ``drop`` with ``min_gap=1`` decade,
+            the centre the quality benchmark chose for this path).
         trial_steps: optimizer steps per candidate (e.g. 10 % of the planned training run).
         num_candidates: odd number of LRs tried around ``center`` (>= 3).
         spacing: decades between neighbouring candidates (> 0).
