@@ -37,6 +37,11 @@ PUBLISHED = [
     "Lightning suggestion (reimpl.)",
     "no finder (conventional LR)",
 ]
+#: our rules whose shipped constants were chosen on (part of) this suite: no "no tuning" label
+CHOSEN_HERE = {
+    "lrscope drop": "shipped default; constants picked on the 5 tasks other than charlm_gru before it was scored — see the LOTO rows",
+    "lrscope one_cycle": "constants picked on the one-cycle tasks — see the one-cycle LOTO rows",
+}
 OURS_FIXED = ["lrscope minimum", "lrscope steepest", "lrscope valley", "lrscope slide", "lrscope drop", "lrscope one_cycle"]
 
 
@@ -195,7 +200,7 @@ def headline_table(rows):
         lo = f"{r['loto']}/{r['n']} ({100 * r['loto'] / r['n']:.0f}%)"
         ins = f"{r['in']}/{r['n']} ({100 * r['in'] / r['n']:.0f}%)"
         if not r["tuned"]:
-            lo += " (no tuning)"
+            lo = f"({CHOSEN_HERE[r['rule']]})" if r["rule"] in CHOSEN_HERE else lo + " (no tuning)"
         sp = "—" if not math.isfinite(r["spread"]) else f"{r['spread']:.1f}×"
         lines.append(f"| {r['rule']} | {ins} | {lo} | {_fmt_reg(r['mean_regret'])} | {_fmt_reg(r['worst'])} | {sp} | "
                      f"{r['abstained']} | {r['runs']:.2f} |")
@@ -225,7 +230,7 @@ def task_table(ev, grids, tasks, fixed, family_rows):
                 ins = sum(c["in_band"] for c in ev[t][fr["chosen_all"]])
                 inband, lo = f"{ins}/{len(cells)}", f"{s['in_band']}/{len(cells)}"
             else:
-                inband, lo = f"{s['in_band']}/{len(cells)}", "(no tuning)"
+                inband, lo = f"{s['in_band']}/{len(cells)}", "(chosen here)" if rule in CHOSEN_HERE else "(no tuning)"
             sp = "—" if not math.isfinite(s["spread"]) else f"{s['spread']:.1f}×"
             metric = float(np.mean([c["metric"] for c in cells])) if all(math.isfinite(c["metric"]) for c in cells) else math.inf
             mreg = float(np.mean([c["regret"] for c in cells]))
@@ -266,7 +271,7 @@ def plot_task(t, ev, grids, rules_to_mark, path):
     ax.axvspan(g["band"][0] / 10 ** 0.0625, g["band"][1] * 10 ** 0.0625, color="tab:green", alpha=0.2, label="good band")
     ax.set_xscale("log")
     ax.set_ylabel(task.metric)
-    ax.set_title(f"{t}: {task.description}", fontsize=8)
+    ax.set_title(f"{t}: {task.description}", fontsize=6, wrap=True)
     ax.legend(fontsize=7, loc="best")
     ax2.axvspan(g["band"][0] / 10 ** 0.0625, g["band"][1] * 10 ** 0.0625, color="tab:green", alpha=0.2)
     for i, (label, rule) in enumerate(rules_to_mark):
