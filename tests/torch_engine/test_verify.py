@@ -144,3 +144,16 @@ def test_verify_reads_the_centre_from_a_range_test_result() -> None:
     s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4, extend=0)
     assert s.details["center"] == pytest.approx(expected)
     assert s.details["center_method"] == "drop"
+
+
+def test_shrink_follows_the_horizon_ratio() -> None:
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    kw = dict(center=0.01, trial_steps=5, extend=0)
+    a = verify_suggestion(model, opt, batches, nn.functional.mse_loss, shrink=0.0, **kw)
+    b = verify_suggestion(model, opt, batches, nn.functional.mse_loss, total_steps=500, **kw)  # 100x: 1 decade
+    c = verify_suggestion(model, opt, batches, nn.functional.mse_loss, **kw)  # default: half a decade
+    assert math.log10(a.lr) - math.log10(b.lr) == pytest.approx(1.0)
+    assert math.log10(a.lr) - math.log10(c.lr) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="total_steps"):
+        verify_suggestion(model, opt, batches, nn.functional.mse_loss, total_steps=2, **kw)

@@ -18,7 +18,10 @@ that trains best. :func:`verify_suggestion` closes that gap at a small, stated c
    clamped to half a spacing around the best candidate (the best candidate itself when the three
    do not curve upwards);
 6. lower the pick by ``shrink`` decades (default 0.5): a trial a tenth of a run long favours large
-   LRs, which have not yet reached the noise floor they settle on later.
+   LRs, which have not yet reached the noise floor they settle on later. The best constant LR of
+   noisy SGD over a horizon ``T`` scales as ``1 / sqrt(T)``, so a trial ``N`` times shorter than the
+   run overshoots by ``sqrt(N)``: half a decade for ``N = 10`` (pass ``total_steps`` and the shrink
+   is ``0.5 * log10(total_steps / trial_steps)``).
 
 The defaults (centre read by ``drop`` a decade below the lowest loss, ``shrink=0.5``) were chosen
 leave-one-task-out on the quality benchmark (``docs/quality.md``).
@@ -112,7 +115,8 @@ def verify_suggestion(
     num_candidates: int = 3,
     spacing: float = 0.5,
     extend: int = 1,
-    shrink: float = DEFAULT_SHRINK,
+    shrink: float | None = None,
+    total_steps: int | None = None,
     val_data: Iterable[Any] | None = None,
     step_fn: Callable[[nn.Module, Any], torch.Tensor] | None = None,
     storage: str = "memory",
@@ -134,6 +138,10 @@ def verify_suggestion(
         extend: how many more candidates may be tried beyond an end of the bracket when the best
             trial lies there (>= 0).
         shrink: decades the pick is lowered by, for the full run (see :func:`pick_from_trials`).
+            None: ``0.5 * log10(total_steps / trial_steps)`` when ``total_steps`` is given (the best
+            constant LR of noisy SGD scales as ``1 / sqrt(horizon)``), else ``DEFAULT_SHRINK`` (0.5,
+            the same for trials of a tenth of the run; chosen leave-one-task-out).
+        total_steps: the length of the training run the LR is for (optional; sets ``shrink``).
         val_data: optional batches to score each trial on (mean loss) instead of its training loss.
         step_fn: ``step_fn(model, batch) -> loss tensor`` (forward only; backward and the optimizer
             step are done here) for batch layouts ``loss_fn`` cannot take.
@@ -162,6 +170,12 @@ def verify_suggestion(
         raise ValueError(f"Argument `num_candidates` must be an odd integer >= 3. Received: num_candidates={num_candidates!r}")
     if not (isinstance(spacing, (int, float)) and math.isfinite(spacing) and spacing > 0):
         raise ValueError(f"Argument `spacing` must be a finite number > 0. Received: spacing={spacing!r}")
+    if total_steps is not None and (isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < trial_steps):
+        raise ValueError(
+            f"Argument `total_steps` must be an integer >= trial_steps ({trial_steps}). Received: total_steps={total_steps!r}"
+        )
+    if shrink is None:
+        shrink = DEFAULT_SHRINK if total_steps is None else 0.5 * math.log10(total_steps / trial_steps)
     if not (isinstance(shrink, (int, float)) and math.isfinite(shrink)):
         raise ValueError(f"Argument `shrink` must be a finite number of decades. Received: shrink={shrink!r}")
     if isinstance(extend, bool) or not isinstance(extend, int) or extend < 0:
