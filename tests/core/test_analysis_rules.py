@@ -370,10 +370,16 @@ def test_reasons_carry_numbers():
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
-def test_fall_buried_in_noise_abstains(rule):
-    y = noisy(2.0 - 0.01 * np.tanh(U + 3), 0.2, 12)  # a 0.02 fall under 0.2 noise
+@pytest.mark.parametrize("seed", range(5))
+def test_fall_buried_in_noise_abstains_or_says_low_confidence(rule, seed):
+    # a 0.02 fall under 0.2 noise: a rule either abstains, or (rules that answer down to a lower z,
+    # like `drop`) answers with confidence "low" — never a confident pick
+    y = noisy(2.0 - 0.01 * np.tanh(U + 3), 0.2, seed)
     s = suggest(LRS, y, rule)
-    assert not s.found and "indistinguishable from noise" in s.reason
+    if s.found:
+        assert s.confidence == "low", s
+    else:
+        assert "indistinguishable from noise" in s.reason, s
 
 
 def test_pure_noise_mostly_abstains():
