@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from lrscope._io import atomic_write
 from lrscope.analysis.smoothing import DEFAULT_BETA, ema
 from lrscope.analysis.stop import STOP_DIVERGED, STOP_NONFINITE
 from lrscope.analysis.types import Bounds, Suggestion
@@ -635,27 +635,8 @@ def save_figure(fig_or_ax: Any, path: str | os.PathLike[str], *, dpi: int = 130)
 
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=dpi)  # render first: a drawing error writes nothing
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())
     return path
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path`` (mode as ``open`` would give)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def to_png(fig_or_ax: Any, *, dpi: int = 110) -> bytes:

@@ -12,7 +12,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from lrscope._io import atomic_write
 from lrscope._version import __version__
 from lrscope.analysis import bounds as _bounds
 from lrscope.analysis import rules as _rules
@@ -311,7 +311,7 @@ class RangeTestResult:
         """Write versioned JSON atomically (a temp file renamed into place: no partial file on failure)."""
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=1)
-        _atomic_write(path, text)
+        atomic_write(path, text)
         return path
 
     @classmethod
@@ -347,7 +347,7 @@ class RangeTestResult:
             w.writerow([int(v[i]) if c == "step" else repr(float(v[i])) for c, v in cols])
         text = buf.getvalue()
         if path is not None:
-            _atomic_write(Path(path), text)
+            atomic_write(path, text)
         return text
 
     def __repr__(self) -> str:
@@ -355,22 +355,3 @@ class RangeTestResult:
         extra = " +val_loss" if self.val_losses is not None else ""
         extra += "".join(f" +{m}" for m in self.metrics)
         return f"<RangeTestResult {len(self)} steps, lr {lo:.3g}..{hi:.3g} ({self.sweep}){extra}, stop: {self.stop_reason}>"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        # mkstemp creates 0600; give the file the permissions a plain open() would (umask applies)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

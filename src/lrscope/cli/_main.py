@@ -143,9 +143,9 @@ def _plot_modules() -> Any:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    from lrscope.plot import _atomic_write_bytes
+    from lrscope._io import atomic_write
 
-    _atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write(path, text)
 
 
 def _say(*parts: Any, err: bool = False) -> None:
@@ -233,9 +233,9 @@ def _write_outputs(result: Any, out: Path, *, title: str, notes: Sequence[str] =
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    from lrscope.plot import _atomic_write_bytes
+    from lrscope._io import atomic_write
 
-    _atomic_write_bytes(path, data)
+    atomic_write(path, data)
 
 
 def _print_written(out: Path, written: dict[str, Path]) -> None:
