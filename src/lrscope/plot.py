@@ -312,7 +312,7 @@ def plot_result(
     elif title:
         ax.set_title(str(title), fontsize=11)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+        ax.legend(fontsize=8, loc="lower left", framealpha=0.9)
     return ax
 
 
