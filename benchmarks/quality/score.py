@@ -42,13 +42,27 @@ SWEEP = dict(start_lr=1e-7, end_lr=10.0, num_steps=100)
 SHORT_STEPS = 40
 VERIFY_FRACTION = 0.10  # of the budget, per trial
 
-#: the constant-LR rule family the default is chosen from (leave-one-task-out)
+#: the constant-LR rule family of the first default (no floor: max_gap=None), chosen leave-one-task-out
 FAMILY = {
-    f"drop(f={f:g},gap={g:g},z={z:g})": {"fraction": f, "min_gap": g, "min_z": z}
+    f"drop(f={f:g},gap={g:g},z={z:g})": {"fraction": f, "min_gap": g, "min_z": z, "max_gap": None}
     for f in (0.25, 0.35, 0.5, 0.65, 0.75)
     for g in (0.5, 0.75, 1.0)
     for z in (2.0, 4.0)  # below 2 standard errors every lrscope rule abstains (house contract)
 }
+#: floors (max_gap, decades below the lowest loss) the floored family is searched over; 1 decade is
+#: the published ``minimum / 10`` convention and the shipped default
+FLOORS = (1.0, 1.5, 2.0)
+#: every floored configuration (f, gap, z as above, floor in FLOORS; gap <= floor)
+FLOOR_FAMILY_ALL = {
+    f"drop(f={f:g},gap={g:g},z={z:g},floor={m:g})": {"fraction": f, "min_gap": g, "min_z": z, "max_gap": m}
+    for f in (0.25, 0.35, 0.5, 0.65, 0.75)
+    for g in (0.5, 0.75, 1.0)
+    for z in (2.0, 4.0)
+    for m in FLOORS
+    if g <= m
+}
+#: the shipped default's family: the floor fixed at one decade (not chosen on the suite)
+DEFAULT_FAMILY = {n: kw for n, kw in FLOOR_FAMILY_ALL.items() if kw["max_gap"] == 1.0}
 #: decades the verified pick is lowered by (short-horizon bias), chosen leave-one-task-out
 SHRINKS = (0.0, 0.25, 0.5)
 #: or: the lowest LR whose fitted trial loss is within this fraction of the best (pick_from_trials)
@@ -137,9 +151,9 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
 
     for name in rules.available_rules():
         put(f"lrscope {name}", rules.suggest(lrs, losses, name, sweep="exp"))
-    fam = FAMILY if task.schedule == "constant" else ONE_CYCLE_FAMILY
+    fam = {**FAMILY, **FLOOR_FAMILY_ALL} if task.schedule == "constant" else ONE_CYCLE_FAMILY
     base = "drop" if task.schedule == "constant" else "one_cycle"
-    for name, kw in {**FAMILY, **ONE_CYCLE_FAMILY}.items():
+    for name, kw in {**FAMILY, **FLOOR_FAMILY_ALL, **ONE_CYCLE_FAMILY}.items():
         rule = "drop" if name.startswith("drop") else "one_cycle"
         put(name, rules.suggest(lrs, losses, rule, sweep="exp", **kw))
     # short sweep, every family configuration
@@ -152,7 +166,7 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
     if task.schedule == "constant":
         from lrscope.torch.verify import pick_from_trials
 
-        for name in list(fam):
+        for name in [*FAMILY, *DEFAULT_FAMILY]:
             c = out[name]
             center = c["lr"] if c["lr"] is not None else task.default_lr
             v = _verified(task, order, center)

@@ -123,3 +123,51 @@ def test_any_finite_curve_gives_a_suggestion_in_range_or_a_reason(ys: list, frac
             assert s.confidence in ("high", "medium", "low")
         else:
             assert s.reason
+
+
+def long_fall_curve():
+    """A slow fall over 4.5 decades (Adam on a language model, FINDINGS 6), then a blow-up."""
+    lrs = np.logspace(-6, 0, 121)
+    u = np.log10(lrs)
+    return lrs, 3 - 0.3 * (u + 6) + np.where(u > -1.5, 50 * (u + 1.5) ** 2, 0.0)
+
+
+def test_floor_raises_a_long_slow_fall_to_a_decade_below_the_turn() -> None:
+    lrs, y = long_fall_curve()
+    s = drop(lrs, y)  # default: fraction 0.25, window [lr_min / 10, lr_min / 10**0.5]
+    lr_min = s.details["lr_at_min"]
+    assert -1.8 < math.log10(lr_min) < -1.4  # the turn of the analytic curve
+    assert s.details["floored"] and s.lr == pytest.approx(lr_min / 10)
+    assert "raised to 1 decade" in s.reason and s.confidence == "medium"
+    lo, hi = s.interval
+    assert lo == pytest.approx(lr_min / 10) and hi == pytest.approx(lr_min / 10**0.5)
+    # without the floor the 25 % crossing lies ~2 decades lower (0.25 x 4.5 decades into the fall)
+    plain = drop(lrs, y, max_gap=None)
+    assert not plain.details["floored"] and math.log10(s.lr / plain.lr) > 1.5
+    assert drop(lrs, y, max_gap=math.inf).lr == plain.lr
+
+
+@pytest.mark.parametrize("max_gap", [1.0, 1.5, 2.0])
+def test_suggestion_stays_in_the_window_below_the_turn(max_gap: float) -> None:
+    for lrs, y in (long_fall_curve(), (np.logspace(-6, 0, 121), None)):
+        if y is None:  # cliff before divergence (FINDINGS 3): the cap decides
+            u = np.log10(lrs)
+            y = 2.3 - 1.5 / (1 + np.exp(-(u + 1.3) / 0.1)) + np.where(u > -1.0, 50 * (u + 1.0) ** 2, 0.0)
+        for f in (0.25, 0.5, 0.75):
+            s = drop(lrs, y, fraction=f, max_gap=max_gap)
+            gap = math.log10(s.details["lr_at_min"] / s.lr)
+            assert 0.5 - 1e-9 <= gap <= max_gap + 1e-9
+
+
+def test_no_floor_without_a_turn() -> None:
+    # still falling / flat at the end of the sweep: the lowest point is not a turn, nothing to floor from
+    lrs, y = sigmoid_curve(-3.0, width=0.5)
+    s = drop(lrs, y)
+    assert not s.details["floored"] and s.lr == drop(lrs, y, max_gap=None).lr
+    assert abs(math.log10(s.lr) + 3.0) < 0.5  # on the fall, not 2 decades up the plateau
+
+
+def test_max_gap_below_min_gap_raises() -> None:
+    lrs, y = sigmoid_curve()
+    with pytest.raises(ValueError, match="max_gap"):
+        drop(lrs, y, min_gap=1.0, max_gap=0.5)

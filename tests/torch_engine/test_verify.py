@@ -146,6 +146,28 @@ def test_verify_reads_the_centre_from_a_range_test_result() -> None:
     assert s.details["center_method"] == "drop"
 
 
+def test_verify_centre_is_the_unfloored_reading_it_was_validated_with() -> None:
+    # the default rule floors a long, slow fall at a decade below the turn; the verified path's
+    # centre (chosen leave-one-task-out before the floor existed) keeps the 35 % crossing, capped a
+    # decade below the turn, with no floor
+    from lrscope.result import RangeTestResult
+    from lrscope.torch.verify import CENTER_OPTIONS
+
+    lrs = np.logspace(-6, 0, 121)
+    u = np.log10(lrs)
+    res = RangeTestResult(lrs=lrs, losses=3 - 0.3 * (u + 6) + np.where(u > -1.5, 50 * (u + 1.5) ** 2, 0.0))
+    default = res.suggest("drop")
+    centre = res.suggest("drop", **CENTER_OPTIONS)
+    assert default.details["floored"] and not centre.details["floored"]
+    assert centre.details["fraction"] == 0.35 and centre.details["min_gap"] == 1.0
+    # 35 % of a straight fall from ~-5.3 to the turn at ~-1.6 lies ~1.3 decades into it, well below the floor
+    assert math.log10(centre.lr) < math.log10(default.lr) - 1.0
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4, extend=0)
+    assert s.details["center"] == pytest.approx(centre.lr)
+
+
 def test_shrink_follows_the_horizon_ratio() -> None:
     model, batches = _task()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

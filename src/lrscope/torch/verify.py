@@ -57,7 +57,7 @@ BLOWUP_FACTOR = 4.0
 DEFAULT_SHRINK = 0.5
 #: how a RangeTestResult is read for the centre when no method is named: the default rule ``drop``
 #: capped a full decade below the lowest loss (chosen leave-one-task-out with ``DEFAULT_SHRINK``)
-CENTER_OPTIONS = {"min_gap": 1.0}
+CENTER_OPTIONS = {"fraction": 0.35, "min_gap": 1.0, "max_gap": None}
 
 
 def fit_vertex(xs: Any, ys: Any) -> float | None:
