@@ -29,7 +29,7 @@ VARIANTS = {
     "more candidates (5 x 8 %, 0.5 dec, +1)": dict(frac=0.08, num_candidates=5, spacing=0.5, extend=1),
     "finer (5 x 8 %, 0.25 dec, +1)": dict(frac=0.08, num_candidates=5, spacing=0.25, extend=1),
 }
-CENTRES = ("drop(f=0.35,gap=1,z=2)", "drop(f=0.25,gap=0.5,z=2,floor=1)")
+CENTRES = ("drop(f=0.35,gap=1,z=2)", "drop(f=0.35,gap=0.5,z=2,floor=1)")
 SHRINKS = (0.0, 0.25, 0.5, 0.75)
 
 

@@ -134,16 +134,17 @@ def long_fall_curve():
 
 def test_floor_raises_a_long_slow_fall_to_a_decade_below_the_turn() -> None:
     lrs, y = long_fall_curve()
-    s = drop(lrs, y)  # default: fraction 0.25, window [lr_min / 10, lr_min / 10**0.5]
-    lr_min = s.details["lr_at_min"]
+    s = drop(lrs, y)  # default: fraction 0.35, floor a decade below where the bottom starts
+    lr_min, lr_bottom = s.details["lr_at_min"], s.details["lr_at_bottom"]
     assert -1.8 < math.log10(lr_min) < -1.4  # the turn of the analytic curve
-    assert s.details["floored"] and s.lr == pytest.approx(lr_min / 10)
+    assert lr_bottom <= lr_min and math.log10(lr_min / lr_bottom) < 0.25  # a sharp turn: bottom ~ argmin
+    assert s.details["floored"] and s.lr == pytest.approx(lr_bottom / 10)
     assert "raised to 1 decade" in s.reason and s.confidence == "medium"
     lo, hi = s.interval
-    assert lo == pytest.approx(lr_min / 10) and hi == pytest.approx(lr_min / 10**0.5)
-    # without the floor the 25 % crossing lies ~2 decades lower (0.25 x 4.5 decades into the fall)
+    assert lo == pytest.approx(lr_bottom / 10) and hi == pytest.approx(lr_min / 10**0.5)
+    # without the floor the 35 % crossing lies ~1.5 decades lower (0.35 x 4.5 decades into the fall)
     plain = drop(lrs, y, max_gap=None)
-    assert not plain.details["floored"] and math.log10(s.lr / plain.lr) > 1.5
+    assert not plain.details["floored"] and math.log10(s.lr / plain.lr) > 1.2
     assert drop(lrs, y, max_gap=math.inf).lr == plain.lr
 
 
@@ -171,3 +172,20 @@ def test_max_gap_below_min_gap_raises() -> None:
     lrs, y = sigmoid_curve()
     with pytest.raises(ValueError, match="max_gap"):
         drop(lrs, y, min_gap=1.0, max_gap=0.5)
+
+
+def test_floor_is_measured_from_where_a_flat_noisy_bottom_starts() -> None:
+    # fall to a flat bottom from 1e-3 to the blow-up near 0.06: the argmin wanders along the bottom
+    # with the noise, the start of the bottom (within 2 standard errors of the lowest) does not
+    lrs = np.logspace(-6, 0, 121)
+    u = np.log10(lrs)
+    base = np.where(u < -3.0, 3 - 0.5 * (u + 6), 1.5) + np.where(u > -1.2, 50 * (u + 1.2) ** 2, 0.0)
+    got, mins = [], []
+    for seed in range(5):
+        s = drop(lrs, base + 0.02 * np.random.default_rng(seed).standard_normal(len(u)))
+        assert s.details["floored"] and abs(math.log10(s.details["lr_at_bottom"]) + 3.0) <= 0.35
+        assert s.lr == pytest.approx(s.details["lr_at_bottom"] / 10)
+        got.append(math.log10(s.lr))
+        mins.append(math.log10(s.details["lr_at_min"]))
+    assert max(mins) - min(mins) >= 0.8  # a floor from the argmin would move by as much
+    assert max(got) - min(got) <= 0.3

@@ -13,15 +13,16 @@ loss has come down by ``fraction`` of the fall::
 
 capped at ``lr_min / 10**min_gap`` so it never lies within ``min_gap`` decades of the loss's
 turning point — the region where training diverges (FINDINGS 3) — and floored at
-``lr_min / 10**max_gap`` (default: one decade, the published ``minimum / 10`` convention) so a
+``lr_bottom / 10**max_gap`` (default: one decade, the published ``minimum / 10`` convention) so a
 long, slow fall (Adam on a language model, FINDINGS 6) cannot drag it far below the LRs that
-still train well. The floor needs a turn to measure from: it applies only when the curve diverged
-after its lowest point or rose again by ``TURN_RISE`` (10 %) of its fall; a curve still falling,
-or flat, at the end of the sweep keeps the plain crossing. The suggestion therefore always lies in the window
-``[lr_min / 10**max_gap, lr_min / 10**min_gap]`` (half a decade to a decade below the lowest
-loss); the level crossing only decides where inside it. On the quality benchmark the floor lifted
-every fraction from 0.25 to 0.75 from 10-11 to 12-13 of 18 cells in band, and its
-leave-one-task-out figure from 6/18 to 12/18 (``docs/quality.md``).
+still train well. ``lr_bottom`` is where the bottom of the curve starts: the first LR whose
+smoothed loss is within ``BOTTOM_SE`` (2) standard errors of the lowest — on a flat, noisy bottom
+the argmin wanders between data orders, its start does not. The floor needs a turn to measure
+from: it applies only when the curve diverged after its lowest point or rose again by
+``TURN_RISE`` (10 %) of its fall; a curve still falling, or flat, at the end of the sweep keeps
+the plain crossing. The suggestion therefore lies about half a decade to a decade below the
+turn; the level crossing decides where. On the quality benchmark the floor took the reading's
+leave-one-task-out figure from 6/18 to 12/18 cells in band (``docs/quality.md``).
 
 Why a level crossing and not a slope: a slope is a difference of noisy values and its argmin
 jumps between noise dips (FINDINGS 4, 5); a level crossing of the symmetric smoother moves only
@@ -35,7 +36,7 @@ part of the fall, where the benchmark finds most of the good band.
 Confidence: the curve's (its drop in standard errors, ``z``: high >= 25, medium >= 10), lowered
 to "low" when ``z`` is below the usual 4 (the rule still answers down to ``min_z``), when the
 interval spans more than 1.5 decades (flat); "high" becomes "medium" when the cap or the floor
-moved the suggestion. When the floor moved it, the interval is the window itself.
+moved the suggestion. When the floor moved it, the interval runs from the floor to the cap.
 
 ``one_cycle`` — *the max_lr of a one-cycle schedule*
 -----------------------------------------------------
@@ -65,7 +66,7 @@ from lrscope.analysis.types import Confidence, Suggestion
 
 __all__ = ["drop", "one_cycle", "drop_point"]
 
-DEFAULT_FRACTION = 0.25
+DEFAULT_FRACTION = 0.35
 DEFAULT_MIN_GAP = 0.5
 DEFAULT_MAX_GAP = 1.0
 DEFAULT_MIN_Z = 2.0
@@ -74,6 +75,8 @@ ONE_CYCLE_MIN_GAP = 0.25
 FLAT_INTERVAL_DECADES = 1.5
 #: the curve "turned" at its lowest point when it diverged after it or rose again by this share of its fall
 TURN_RISE = 0.1
+#: the bottom of the curve starts at the first LR within this many standard errors of the lowest loss
+BOTTOM_SE = 2.0
 
 
 def _check(name: str, v: Any, lo: float, hi: float | None = None) -> float:
@@ -139,13 +142,19 @@ def _read(
     after = curve.smoothed[curve.i_min : curve.stop]
     rise = float(np.nanmax(after) - curve.smoothed[curve.i_min]) if np.isfinite(after).any() else 0.0
     turned = curve.stop < len(curve.lrs) or rise >= TURN_RISE * curve.drop
-    floor = lr_min / 10**max_gap if math.isfinite(max_gap) and turned else 0.0
+    # measured from where the bottom starts: the first LR whose smoothed loss is within BOTTOM_SE
+    # standard errors of the lowest (a flat, noisy bottom moves its argmin, not its start)
+    level = curve.smoothed[curve.i_min] + BOTTOM_SE * (curve.se[curve.i_min] if np.isfinite(curve.se[curve.i_min]) else 0.0)
+    i_bottom = next((j for j in range(curve.start, curve.i_min + 1) if curve.smoothed[j] <= level), curve.i_min)
+    lr_bottom = float(curve.lrs[i_bottom])
+    floor = lr_bottom / 10**max_gap if math.isfinite(max_gap) and turned else 0.0
     floored = not capped and lr < floor
     if capped:
         reason += f"; capped at {min_gap:g} decade(s) below the lowest loss, where training becomes unstable: {cap:.3g}"
         lr = cap
     elif floored:
-        reason += f"; raised to {max_gap:g} decade(s) below the lowest loss (the fall is long and slow): {floor:.3g}"
+        reason += (f"; raised to {max_gap:g} decade(s) below where the bottom of the curve starts (lr={lr_bottom:.3g}; "
+                   f"the fall is long and slow): {floor:.3g}")
         lr = floor
     lr = max(lr, float(curve.lrs[0]))
     a = drop_point(curve, interval_lo)
@@ -153,7 +162,7 @@ def _read(
     lo_lr, hi_lr = float(curve.lrs[a]), float(curve.lrs[b])
     lo_lr = max(lo_lr, float(curve.lrs[0]), floor)
     lo_lr, hi_lr = min(lo_lr, lr), max(min(hi_lr, max(cap, lr)), lr)
-    if floored:  # the crossings lie below the window: the window itself is the interval
+    if floored:  # the crossings lie below the floor: the interval runs from the floor to the cap
         lo_lr, hi_lr = lr, max(cap, lr)
     conf: Confidence = _confidence(curve, min_z)
     notes = []
@@ -170,7 +179,7 @@ def _read(
         reason += "; low confidence: " + ", ".join(notes)
     details = curve.summary()
     details.update({"fraction": fraction, "min_gap": min_gap, "lr_at_min": lr_min, "capped": capped, "drop_index": i,
-                    "max_gap": max_gap, "floored": floored})
+                    "max_gap": max_gap, "floored": floored, "lr_at_bottom": lr_bottom})
     return Suggestion(name, lr, None if (capped or floored) else i, reason, interval=(lo_lr, hi_lr), confidence=conf, details=details)
 
 
@@ -194,8 +203,9 @@ def drop(
         min_gap: least distance, in decades, below the LR of the lowest loss (>= 0).
         min_z: least significance of the fall, in standard errors, to answer at all (below 4 the
             answer carries confidence "low").
-        max_gap: most distance, in decades, below the LR of the lowest loss (>= ``min_gap``;
-            ``None`` or ``math.inf``: no floor, the reading before the floor was added).
+        max_gap: most distance, in decades, below the LR where the curve's bottom starts (first
+            LR within ``BOTTOM_SE`` standard errors of the lowest loss; >= ``min_gap``; applied only
+            when the curve turned there). ``None`` or ``math.inf``: no floor (the first default).
         **options: curve preparation keywords (:func:`~lrscope.analysis.curve.prepare_curve`).
 
     Returns:
