@@ -216,7 +216,6 @@ def task_table(ev, grids, tasks, fixed, family_rows):
         if t not in ev:
             continue
         task = TASKS[t]
-        g = grids[t]
         entries = [(r, r, False) for r in fixed if r in ev[t]]
         for fr in family_rows:
             entries.append((f"{fr['label']} → {fr['choice'][t]}", fr["choice"][t], True))

@@ -21,12 +21,10 @@ from __future__ import annotations
 import json
 import math
 import time
-from pathlib import Path
 
-import numpy as np
 
 from benchmarks.quality import published
-from benchmarks.quality.tasks import TASKS, Task
+from benchmarks.quality.tasks import Task
 from benchmarks.quality.train import (
     CACHE,
     SWEEP_ORDERS,
