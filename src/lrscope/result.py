@@ -304,7 +304,7 @@ class RangeTestResult:
             )
         except KeyError as exc:
             raise fail(f"missing field {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise fail(f"invalid content: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -330,6 +330,8 @@ class RangeTestResult:
             raise ResultFileError(f"{path}: cannot be read ({exc})") from None
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ResultFileError(f"{path}: not valid JSON (nested too deeply to read)") from None
         except json.JSONDecodeError as exc:
             raise ResultFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
         return cls.from_dict(data, origin=str(path))

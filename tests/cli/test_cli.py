@@ -157,6 +157,12 @@ def test_suggest_unknown_method(capsys, run_json):
         ("[1, 2, 3]", "not an lrscope range-test result"),
         ('{"format": "lrscope.range_test", "schema_version": 999}', "upgrade lrscope"),
         ('{"format": "lrscope.range_test", "schema_version": 1, "lrs": [0.1]}', "missing field"),
+        pytest.param(
+            '{"format": "lrscope.range_test", "schema_version": 1, "lrs": [0.1], "losses": [1.0], "steps": [1' + "0" * 30 + "]}",
+            "invalid content",
+            id="huge-int",
+        ),
+        pytest.param("[" * 100000, "nested too deeply", id="deep-nesting"),
     ],
 )
 @pytest.mark.parametrize("command", ["suggest", "plot"])

@@ -184,3 +184,16 @@ def test_saved_file_has_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert (p.stat().st_mode & 0o777) == 0o644
+
+
+def test_huge_integers_and_deep_nesting_are_file_errors_not_crashes(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_text(
+        '{"format": "lrscope.range_test", "schema_version": 1, "lrs": [0.1], "losses": [1.0], "steps": [%d]}' % 10**30
+    )
+    with pytest.raises(ResultFileError, match="big.json: invalid content"):
+        RangeTestResult.load(big)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000)
+    with pytest.raises(ResultFileError, match="deep.json: not valid JSON"):
+        RangeTestResult.load(deep)
