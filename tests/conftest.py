@@ -6,4 +6,7 @@ settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+# `HYPOTHESIS_PROFILE=stress` hunts for counterexamples before a push (CI's derandomized examples
+# change with the Hypothesis version, so a property must hold for far more than CI tries).
+settings.register_profile("stress", max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))

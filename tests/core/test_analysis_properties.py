@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -56,7 +56,13 @@ def test_every_rule_suggests_inside_the_range_or_abstains(curve):
         str(s)
 
 
+_HUGE = -(2.0**1023)  # CI found these: arithmetic on such losses overflowed (a warning, so an error)
+
+
 @given(curves())
+@example((3.0 ** np.arange(12), np.r_[0.0, np.full(11, _HUGE)]))
+@example((2.0 ** np.arange(7), np.r_[np.full(6, _HUGE), 0.0]))
+@example((2.0 ** np.arange(7), np.r_[np.full(6, -_HUGE), 0.0]))
 def test_candidates_and_bounds_never_raise(curve):
     lrs, losses = curve
     cands = candidates(lrs, losses)

@@ -62,12 +62,17 @@ Z_HIGH = 25.0
 Z_MEDIUM = 10.0
 _DIVERGE_MEDIAN_WINDOW = 5
 _SWEEP_RTOL = 0.02
+#: Losses beyond this magnitude are read as non-finite: squaring or differencing them overflows
+#: float64, and no model reports them as a real loss (+huge -> +inf, a diverged point; -huge -> NaN).
+LOSS_LIMIT = 1e150
 
 
 def validate_curve(lrs: ArrayLike, losses: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Check a recorded curve and return it as float64 arrays.
 
     NaN/inf *losses* are accepted: they are data (the sweep diverged), not malformed input.
+    A loss above ``+LOSS_LIMIT`` (1e150) is read as +inf and one below ``-LOSS_LIMIT`` as NaN:
+    arithmetic on such values overflows, and no real loss is that large.
 
     Args:
         lrs: 1-D learning rates, positive, finite and strictly increasing.
@@ -111,6 +116,9 @@ def validate_curve(lrs: ArrayLike, losses: ArrayLike) -> tuple[np.ndarray, np.nd
         raise ValueError(
             f"Argument `lrs` must be strictly increasing. Received: lrs[{i}]={float(lr[i])!r} after lrs[{i - 1}]={float(lr[i - 1])!r}"
         )
+    with np.errstate(invalid="ignore"):
+        loss[loss > LOSS_LIMIT] = np.inf
+        loss[loss < -LOSS_LIMIT] = np.nan
     return lr, loss
 
 

@@ -503,7 +503,9 @@ def candidates(
         changed = False
         for k in range(len(mins) - 1):
             a, b = mins[k], mins[k + 1]
-            need = max(prominence * curve.drop, 3.0 * float(np.nanmax(curve.se[[a, b]])))
+            se_ab = curve.se[[a, b]]
+            noise = float(np.max(se_ab[np.isfinite(se_ab)])) if np.isfinite(se_ab).any() else 0.0
+            need = max(prominence * curve.drop, 3.0 * noise)
             ridge = float(np.nanmax(y[a : b + 1]))
             if ridge - max(y[a], y[b]) < need:
                 del mins[k if y[a] > y[b] else k + 1]
