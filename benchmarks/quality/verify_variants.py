@@ -28,6 +28,10 @@ VARIANTS = {
     "longer trials (3 x 15 %, +0)": dict(frac=0.15, num_candidates=3, spacing=0.5, extend=0),
     "more candidates (5 x 8 %, 0.5 dec, +1)": dict(frac=0.08, num_candidates=5, spacing=0.5, extend=1),
     "finer (5 x 8 %, 0.25 dec, +1)": dict(frac=0.08, num_candidates=5, spacing=0.25, extend=1),
+    # score each trial's final weights on a fixed set of training batches (the same for every
+    # candidate: paired, no minibatch noise, the end-point iterate the full run is judged by)
+    "fixed-batch score, 8 batches (3 x 10 %, +1)": dict(frac=0.10, num_candidates=3, spacing=0.5, extend=1, score_batches=8),
+    "fixed-batch score, 16 batches (3 x 10 %, +1)": dict(frac=0.10, num_candidates=3, spacing=0.5, extend=1, score_batches=16),
 }
 CENTRES = ("drop(f=0.35,gap=1,z=2)", "drop(f=0.35,gap=0.5,z=2,floor=1)")
 SHRINKS = (0.0, 0.25, 0.5, 0.75)
@@ -45,8 +49,13 @@ def trials(task, order: int, k: int, tag: str, v: dict) -> dict:
     model = task.model(0)
     opt = task.make_optimizer(model.parameters(), lattice_lr(k))
     ts = max(3, int(round(v["frac"] * task.budget)))
+    val = None
+    if v.get("score_batches"):
+        it = task.batches(3000 + order)  # training data, another order: not the held-out set
+        val = [next(it) for _ in range(v["score_batches"])]
     s = verify_suggestion(model, opt, task.batches(2000 + order), task.loss_fn, center=lattice_lr(k), trial_steps=ts,
-                          shrink=0.0, num_candidates=v["num_candidates"], spacing=v["spacing"], extend=v["extend"])
+                          shrink=0.0, num_candidates=v["num_candidates"], spacing=v["spacing"], extend=v["extend"],
+                          val_data=val)
     out = {"candidates": s.details["candidates"], "scores": s.details["scores"], "steps": s.details["steps"]}
     _atomic_json(path, out)
     return out
@@ -59,7 +68,10 @@ def main() -> int:
     tasks = [t for t in CONSTANT_TASKS if t in grids]
     print("| variant | trial cost, mean (max), full runs | in band, LOTO over centre x shrink | worst regret (LOTO) | best in-sample pair |")
     print("|---|---|---|---|---|")
+    only = sys.argv[1:]
     for label, v in VARIANTS.items():
+        if only and not any(o in label for o in only):
+            continue
         tag = "".join(c for c in label.split(" (")[0] if c.isalnum())
         cells = {}  # (centre, shrink) -> task -> [(regret, in_band)]
         cost = []

@@ -179,3 +179,25 @@ def test_shrink_follows_the_horizon_ratio() -> None:
     assert math.log10(a.lr) - math.log10(c.lr) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="total_steps"):
         verify_suggestion(model, opt, batches, nn.functional.mse_loss, total_steps=2, **kw)
+
+
+def test_verify_records_every_trial_loss_and_scores_the_last_third() -> None:
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=0.01, trial_steps=12, extend=0)
+    curves = s.details["trial_losses"]
+    assert len(curves) == len(s.details["candidates"]) == 3
+    for lr, curve, score in zip(s.details["candidates"], curves, s.details["scores"]):
+        assert len(curve) == 12
+        # replay the trial by hand from the same state: the recorded losses are those steps' losses
+        m2, b2 = _task()
+        o2 = torch.optim.SGD(m2.parameters(), lr=lr)
+        expect = []
+        for xb, yb in b2[:12]:
+            o2.zero_grad()
+            loss = nn.functional.mse_loss(m2(xb), yb)
+            loss.backward()
+            o2.step()
+            expect.append(float(loss.detach()))
+        np.testing.assert_allclose(curve, expect, rtol=1e-6)
+        assert score == pytest.approx(float(np.mean(expect[-4:])), rel=1e-6)

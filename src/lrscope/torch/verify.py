@@ -152,7 +152,8 @@ def verify_suggestion(
         range whose score is within 2 % (relative) of the best, ``confidence`` ("high" when the pick
         is bracketed by worse trials on both sides, "medium" when it lies at an end after
         extending, "low" when every trial diverged or all scores tie), and ``details`` holding
-        every candidate's LR and score, the steps and seconds spent.
+        every candidate's LR and score, every trial's per-step training losses
+        (``trial_losses``, in candidate order, for plotting the trials), the steps and seconds spent.
 
     Raises:
         ValueError: for bad arguments (named, with the value received).
@@ -199,6 +200,7 @@ def verify_suggestion(
         return loss_fn(model(x), y)  # type: ignore[misc]
 
     scores: dict[float, float] = {}
+    trial_losses: dict[float, list[float]] = {}
     t0 = time.perf_counter()
     steps = 0
 
@@ -206,6 +208,7 @@ def verify_suggestion(
         nonlocal steps
         tail = max(1, trial_steps // 3)
         losses: list[torch.Tensor] = []
+        every: list[torch.Tensor] = []
         with preserve_state(model, optimizer, storage=storage):  # type: ignore[arg-type]
             for g, r in zip(optimizer.param_groups, ratios):
                 g["lr"] = lr * r
@@ -216,6 +219,7 @@ def verify_suggestion(
                 loss.backward()
                 optimizer.step()
                 steps += 1
+                every.append(loss.detach())
                 if i >= trial_steps - tail:
                     losses.append(loss.detach())
                 if i % 16 == 15 and not bool(torch.isfinite(loss.detach())):
@@ -225,6 +229,8 @@ def verify_suggestion(
                 with torch.no_grad():
                     losses = [forward_loss(b).detach() for b in val_batches]
             value = float(torch.stack(losses).double().mean()) if losses else math.inf
+        # one host transfer per trial, not per step
+        trial_losses[lr] = torch.stack(every).double().cpu().tolist() if every else []
         return value if math.isfinite(value) else math.inf
 
     half = num_candidates // 2
@@ -253,6 +259,7 @@ def verify_suggestion(
     details: dict[str, Any] = {
         "candidates": lrs_tried,
         "scores": [v if math.isfinite(v) else None for v in vals],
+        "trial_losses": [trial_losses[lr] for lr in sorted(trial_losses)],
         "trial_steps": trial_steps,
         "steps": steps,
         "seconds": seconds,
