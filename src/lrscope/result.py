@@ -271,8 +271,8 @@ class RangeTestResult:
             fmt = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise fail(f"not an lrscope range-test result (format={fmt!r}, expected {FORMAT_NAME!r})")
         ver = data.get("schema_version")
-        if not isinstance(ver, int) or isinstance(ver, bool):
-            raise fail(f"schema_version must be an integer, found {ver!r}")
+        if not isinstance(ver, int) or isinstance(ver, bool) or ver < 1:
+            raise fail(f"schema_version must be an integer >= 1, found {ver!r}")
         if ver > SCHEMA_VERSION:
             raise fail(
                 f"written with schema version {ver} by lrscope {data.get('lrscope_version')}, newer than this "
@@ -286,20 +286,33 @@ class RangeTestResult:
                     raise TypeError(f"{key} must be a list, found {type(value).__name__}")
                 return np.array([_from_json_float(v) for v in value], dtype=np.float64)
 
+            def steps_of(value: Any) -> NDArray[np.int64] | None:
+                if value is None:
+                    return None
+                if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                    raise TypeError("steps must be a list of integers")
+                return np.asarray(value, dtype=np.int64)
+
             metrics_raw = data.get("metrics") or {}
             if not isinstance(metrics_raw, dict):
                 raise TypeError("metrics must be an object")
+            notes = data.get("notes") or []
+            if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+                raise TypeError("notes must be a list of strings")
+            config = data.get("config") or {}
+            if not isinstance(config, dict):
+                raise TypeError("config must be an object")
             return cls(
                 lrs=arr("lrs", data["lrs"]),  # type: ignore[arg-type]
                 losses=arr("losses", data["losses"]),  # type: ignore[arg-type]
                 val_losses=arr("val_losses", data.get("val_losses")),
                 metrics={k: arr(f"metrics.{k}", v) for k, v in metrics_raw.items()},  # type: ignore[misc]
-                steps=np.asarray(data["steps"], dtype=np.int64) if data.get("steps") is not None else None,
+                steps=steps_of(data.get("steps")),
                 sweep=data.get("sweep", "exp"),
                 stop_reason=str(data.get("stop_reason", STOP_COMPLETED)),
                 stop_detail=str(data.get("stop_detail", "")),
-                config=dict(data.get("config") or {}),
-                notes=list(data.get("notes") or []),
+                config=dict(config),
+                notes=list(notes),
                 version=str(data.get("lrscope_version", "unknown")),
             )
         except KeyError as exc:

@@ -97,6 +97,13 @@ def test_val_loss_curve_drops_unevaluated_steps_and_auto_prefers_it():
         ('{"format": "lrscope.range_test", "schema_version": 1, "lrs": [1.0]}', "missing field 'losses'"),
         ('{"format": "lrscope.range_test", "schema_version": 1, "lrs": [1.0], "losses": ["x"]}', "invalid content"),
         ('{"format": "lrscope.range_test", "schema_version": "1"}', "schema_version must be an integer"),
+        ('{"format": "lrscope.range_test", "schema_version": 0}', "schema_version must be an integer >= 1"),
+        ('{"format": "lrscope.range_test", "schema_version": 1, "lrs": [1.0, 2.0], "losses": [1.0, 0.5], '
+         '"steps": [0.5, 1.7]}', "steps must be a list of integers"),
+        ('{"format": "lrscope.range_test", "schema_version": 1, "lrs": [1.0, 2.0], "losses": [1.0, 0.5], '
+         '"notes": "cycled"}', "notes must be a list of strings"),
+        ('{"format": "lrscope.range_test", "schema_version": 1, "lrs": [1.0, 2.0], "losses": [1.0, 0.5], '
+         '"config": [1]}', "config must be an object"),
     ],
 )
 def test_bad_files_name_the_file_and_problem(tmp_path, content, fragment):
