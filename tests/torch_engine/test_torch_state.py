@@ -204,3 +204,28 @@ def test_state_nbytes_counts_params_grads_buffers_and_optimizer():
     opt.step()
     # params + grads + exp_avg + exp_avg_sq (+ two 'step' scalars)
     assert state_nbytes(model, opt) == 4 * 110 * 4 + 2 * 4
+
+
+def test_a_second_ctrl_c_during_the_restore_waits_for_it(trained, data, monkeypatch):
+    """Ctrl-C pressed again while the state is being put back: the restore finishes first, then
+    the KeyboardInterrupt arrives."""
+    import signal
+
+    model, opt = trained
+    before = FullState(model, opt)
+    original = StateSnapshot._restore
+    fired = {"n": 0}
+
+    def restore_with_ctrl_c(self, **kw):
+        fired["n"] += 1
+        os.kill(os.getpid(), signal.SIGINT)  # delivered at the next bytecode boundary
+        for _ in range(1000):  # give the handler its chance before the restore starts
+            pass
+        return original(self, **kw)
+
+    monkeypatch.setattr(StateSnapshot, "_restore", restore_with_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        range_test(model, opt, data, CE, start_lr=1e-3, end_lr=1e3, num_steps=20)
+    assert fired["n"] == 1
+    assert before.diff() == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

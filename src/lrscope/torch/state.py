@@ -38,6 +38,8 @@ import logging
 import os
 import random
 import shutil
+import signal
+import threading
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -462,7 +464,35 @@ def preserve_state(
     try:
         yield snap
     finally:
-        try:
-            snap._restore(final=True)
-        finally:
-            snap.close()
+        # A second Ctrl-C while the state is being put back would leave it half restored: hold
+        # SIGINT until the restore is done, then deliver it.
+        with _sigint_deferred():
+            try:
+                snap._restore(final=True)
+            finally:
+                snap.close()
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold SIGINT (Ctrl-C) inside the block and raise KeyboardInterrupt after it if one came.
+
+    Only in the main thread and only while Python's own SIGINT handler is installed (a user's
+    handler, or a non-main thread, is left alone). An exception raised inside the block wins over
+    the deferred interrupt.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.append(signum)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pending:
+        raise KeyboardInterrupt
