@@ -123,8 +123,13 @@ def test_lr_finder_facade_runs_plots_and_saves(digits, tmp_path):
     res = finder.run(start_lr=1e-5, end_lr=10.0, num_steps=60)
     assert res is finder.result and res.config["optimizer"] == "SGD"
     assert finder.suggest("valley").found
-    ax = finder.plot(tmp_path / "finder.png")
-    assert (tmp_path / "finder.png").stat().st_size > 1000
+    n_figs = len(plt.get_fignums())
+    with pytest.raises(ValueError, match=r"finder\.bmp.*\.png"):
+        finder.plot(tmp_path / "finder.bmp")
+    assert not (tmp_path / "finder.bmp").exists() and len(plt.get_fignums()) == n_figs  # nothing drawn
+    ax = finder.plot(tmp_path / "sub" / "finder.png")
+    assert (tmp_path / "sub" / "finder.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["finder.png"]  # no temp file left
     plt.close(ax.figure)
     assert finder.save(tmp_path / "finder.json").is_file()
     assert before.diff() == []

@@ -110,12 +110,20 @@ class LRFinder:
 
         Raises:
             RuntimeError: before :meth:`run`.
+            ValueError: for an extension other than .png, .jpg/.jpeg, .svg, .pdf (checked first).
             ImportError: without matplotlib.
         """
-        ax = self._need_result().plot(ax=ax, **kwargs)
+        result = self._need_result()
         if path is not None:
+            from lrscope.plot import image_format
+
+            image_format(path)  # an unsupported extension fails before anything is drawn
+        ax = result.plot(ax=ax, **kwargs)
+        if path is not None:
+            from lrscope.plot import save_figure
+
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            ax.figure.savefig(path)
+            save_figure(ax, path)  # temp file + rename: no partial file on failure
         return ax
 
     def save(self, path: str | os.PathLike[str]) -> Path:
