@@ -32,7 +32,32 @@ VARIANTS = {
     # candidate: paired, no minibatch noise, the end-point iterate the full run is judged by)
     "fixed-batch score, 8 batches (3 x 10 %, +1)": dict(frac=0.10, num_candidates=3, spacing=0.5, extend=1, score_batches=8),
     "fixed-batch score, 16 batches (3 x 10 %, +1)": dict(frac=0.10, num_candidates=3, spacing=0.5, extend=1, score_batches=16),
+    # hold 15 % of the training set out of the trials and score each trial's final weights on it
+    # (what a user with a validation split would do; the test set stays for the ground truth)
+    "validation split 15 % (3 x 10 %, +1)": dict(frac=0.10, num_candidates=3, spacing=0.5, extend=1, val_split=0.15),
 }
+
+
+def _split_batches(task, order: int, frac: float):
+    """Endless training batches without a held-out ``frac`` of the training set, and that part as
+    validation batches (at most 1024 samples)."""
+    import torch
+
+    Xtr, ytr, _, _ = task.data()
+    perm = np.random.RandomState(77).permutation(len(Xtr))
+    nv = max(task.batch_size, int(frac * len(Xtr)))
+    vi, ti = perm[:nv], perm[nv:]
+    val = [(Xtr[vi[i : i + 256]], ytr[vi[i : i + 256]]) for i in range(0, min(nv, 1024), 256)]
+
+    def gen():
+        rng = np.random.RandomState(10_000 + order)
+        while True:
+            p = ti[rng.permutation(len(ti))]
+            for i in range(0, len(p) - task.batch_size + 1, task.batch_size):
+                idx = torch.from_numpy(p[i : i + task.batch_size])
+                yield Xtr[idx], ytr[idx]
+
+    return gen(), val
 CENTRES = ("drop(f=0.35,gap=1,z=2)", "drop(f=0.35,gap=0.5,z=2,floor=1)")
 SHRINKS = (0.0, 0.25, 0.5, 0.75)
 
@@ -49,11 +74,13 @@ def trials(task, order: int, k: int, tag: str, v: dict) -> dict:
     model = task.model(0)
     opt = task.make_optimizer(model.parameters(), lattice_lr(k))
     ts = max(3, int(round(v["frac"] * task.budget)))
-    val = None
+    val, train_it = None, task.batches(2000 + order)
     if v.get("score_batches"):
         it = task.batches(3000 + order)  # training data, another order: not the held-out set
         val = [next(it) for _ in range(v["score_batches"])]
-    s = verify_suggestion(model, opt, task.batches(2000 + order), task.loss_fn, center=lattice_lr(k), trial_steps=ts,
+    if v.get("val_split"):
+        train_it, val = _split_batches(task, 2000 + order, v["val_split"])
+    s = verify_suggestion(model, opt, train_it, task.loss_fn, center=lattice_lr(k), trial_steps=ts,
                           shrink=0.0, num_candidates=v["num_candidates"], spacing=v["spacing"], extend=v["extend"],
                           val_data=val)
     out = {"candidates": s.details["candidates"], "scores": s.details["scores"], "steps": s.details["steps"]}
