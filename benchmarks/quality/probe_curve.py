@@ -17,7 +17,6 @@ family on the training-loss curve. Cached under ``cache/<task>/probe*_o*.json`` 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 
