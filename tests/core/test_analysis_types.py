@@ -43,3 +43,29 @@ def test_suggestion_and_bounds_serialise():
     b = Bounds("loss", 1e-4, 1e-2, "why")
     assert b.found and "base_lr=0.0001" in str(b)
     assert not Bounds.abstain("loss", "flat").found
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((0.01, 5, "valley", "why"), r"Argument `method` must be the rule's name.*Received: method=0.01"),
+        (("", 0.01, 5, "why"), "Argument `method`"),
+        (("valley", -0.01, 5, "why"), r"Argument `lr` must be a positive finite number or None. Received: lr=-0.01"),
+        (("valley", float("nan"), 5, "why"), "Argument `lr`"),
+        (("valley", True, 5, "why"), "Argument `lr`"),
+        (("valley", 0.01, -1, "why"), r"Argument `index` must be an integer >= 0 or None. Received: index=-1"),
+        (("valley", 0.01, 2.5, "why"), "Argument `index`"),
+        (("valley", 0.01, 5, None), r"Argument `reason` must be a str. Received: reason=None"),
+    ],
+)
+def test_suggestion_rejects_fields_in_the_wrong_order_or_of_the_wrong_kind(args, match):
+    with pytest.raises(ValueError, match=match):
+        Suggestion(*args)
+
+
+def test_nice_lr_takes_numpy_scalars():
+    import numpy as np
+
+    assert nice_lr(np.float32(0.012)) == 0.01 and nice_lr(np.int64(3)) == 3.0
+    with pytest.raises(ValueError, match="Argument `lr`"):
+        nice_lr(np.bool_(True))

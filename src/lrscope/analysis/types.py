@@ -7,6 +7,7 @@ serialise without numpy or a framework.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -31,8 +32,9 @@ def nice_lr(lr: float) -> float:
         >>> nice_lr(0.0027)
         0.003
     """
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"Argument `lr` must be a positive finite number. Received: lr={lr!r}")
+    lr = float(lr)
     exp = math.floor(math.log10(lr))
     best = None
     for e in (exp - 1, exp, exp + 1):
@@ -68,6 +70,23 @@ class Suggestion:
     interval: tuple[float, float] | None = None
     confidence: Confidence | None = None
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        # The fields are (method, lr, index, reason): catch a positional call in another order
+        # (a custom rule's) instead of building a wrong suggestion that prints fine.
+        if not isinstance(self.method, str) or not self.method:
+            raise ValueError(
+                "Argument `method` must be the rule's name, a non-empty str (fields: method, lr, index, reason). "
+                f"Received: method={self.method!r}"
+            )
+        if self.lr is not None and (
+            isinstance(self.lr, bool) or not isinstance(self.lr, numbers.Real) or not (math.isfinite(self.lr) and self.lr > 0)
+        ):
+            raise ValueError(f"Argument `lr` must be a positive finite number or None. Received: lr={self.lr!r}")
+        if self.index is not None and (isinstance(self.index, bool) or not isinstance(self.index, numbers.Integral) or self.index < 0):
+            raise ValueError(f"Argument `index` must be an integer >= 0 or None. Received: index={self.index!r}")
+        if not isinstance(self.reason, str):
+            raise ValueError(f"Argument `reason` must be a str. Received: reason={self.reason!r}")
 
     @property
     def found(self) -> bool:
