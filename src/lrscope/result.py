@@ -104,9 +104,17 @@ class RangeTestResult:
                 "Arguments `lrs` and `losses` must have the same length. "
                 f"Received: len(lrs)={n}, len(losses)={len(self.losses)}"
             )
-        if n and (not np.all(np.isfinite(self.lrs)) or np.any(self.lrs <= 0)):
-            bad = self.lrs[~(np.isfinite(self.lrs) & (self.lrs > 0))][0]
-            raise ValueError(f"Argument `lrs` must hold finite positive learning rates. Received: a value {bad!r}")
+        bad = np.flatnonzero(~(np.isfinite(self.lrs) & (self.lrs > 0)))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(f"Argument `lrs` must hold finite positive learning rates. Received: lrs[{i}]={float(self.lrs[i])!r}")
+        down = np.flatnonzero(np.diff(self.lrs) <= 0)
+        if down.size:  # every engine sweeps upwards, and every rule reads the curve that way
+            i = int(down[0]) + 1
+            raise ValueError(
+                "Argument `lrs` must be strictly increasing (one point per LR of the sweep). "
+                f"Received: lrs[{i}]={float(self.lrs[i])!r} after lrs[{i - 1}]={float(self.lrs[i - 1])!r}"
+            )
         if self.val_losses is not None:
             self.val_losses = _as_1d("val_losses", self.val_losses)
             if len(self.val_losses) != n:

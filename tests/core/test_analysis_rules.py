@@ -343,7 +343,7 @@ def test_suggest_dispatches_and_defaults():
 
 
 def test_unknown_method_lists_available():
-    with pytest.raises(ValueError, match=r"Unknown suggestion method 'steep'.*minimum.*valley"):
+    with pytest.raises(ValueError, match=r"Argument `method` must be one of the registered rules: .*minimum.*valley.*Received: method='steep'"):
         suggest(LRS, tanh_curve(), "steep")
 
 

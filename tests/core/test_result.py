@@ -204,3 +204,14 @@ def test_huge_integers_and_deep_nesting_are_file_errors_not_crashes(tmp_path):
     deep.write_text("[" * 100000)
     with pytest.raises(ResultFileError, match="deep.json: not valid JSON"):
         RangeTestResult.load(deep)
+
+
+def test_lrs_must_increase_and_the_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match=r"strictly increasing.*Received: lrs\[1\]=0.1 after lrs\[0\]=0.2"):
+        RangeTestResult(lrs=[0.2, 0.1], losses=[1.0, 0.5])
+    with pytest.raises(ValueError, match=r"finite positive.*Received: lrs\[0\]=nan"):
+        RangeTestResult(lrs=[float("nan"), 0.1], losses=[1.0, 0.5])
+    p = tmp_path / "down.json"
+    p.write_text('{"format": "lrscope.range_test", "schema_version": 1, "lrs": [0.2, 0.1], "losses": [1.0, 0.5]}')
+    with pytest.raises(ResultFileError, match=r"down.json: invalid content.*strictly increasing"):
+        RangeTestResult.load(p)

@@ -357,3 +357,27 @@ def test_every_public_schedule_is_a_schedule_with_a_readable_repr():
     s = OneCycle(0.1, 100)
     assert isinstance(s, Schedule) and isinstance(join([s, Constant(1e-6)], [100]), Sequence)
     assert repr(Cosine(0.1, T_max=3)) == "Cosine(lr=0.1, T_max=3, eta_min=0.0, total_steps=4)"
+
+
+@pytest.mark.parametrize("value", [5.0, -0.1, float("nan")])
+def test_a_custom_scale_fn_must_stay_in_0_1(value):
+    s = Cyclic(0.01, 0.1, step_size_up=10, scale_fn=lambda x: value)
+    with pytest.raises(ValueError, match=r"Argument `scale_fn` must return a value in \[0, 1\].*Received: scale_fn\(1.0\)="):
+        s(10)
+
+
+@pytest.mark.parametrize(
+    "kind, base, peak, kw, match",
+    [
+        ("one_cycle", 0.0, 0.1, {"total_steps": 100}, r"Argument `base_lr` must be a finite number > 0. Received: base_lr=0.0"),
+        ("one_cycle", 0.2, 0.1, {"total_steps": 100}, r"`max_lr` must be greater than or equal to `base_lr`. Received: base_lr=0.2, max_lr=0.1"),
+        ("cosine", 0.2, 0.1, {"T_max": 100}, r"`max_lr` must be greater than or equal to `base_lr`"),
+        ("triangular", float("nan"), 0.1, {"step_size_up": 3}, r"Argument `base_lr`.*base_lr=nan"),
+        ("constant", None, -1.0, {}, r"Argument `max_lr` must be a finite number > 0. Received: max_lr=-1.0"),
+    ],
+)
+def test_from_bounds_names_the_bounds_the_user_passed(kind, base, peak, kw, match):
+    from lrscope.schedules import from_bounds
+
+    with pytest.raises(ValueError, match=match):
+        from_bounds(kind, base, peak, **kw)

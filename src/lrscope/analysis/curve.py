@@ -221,7 +221,7 @@ class Curve:
 
     def decades(self, i: int, j: int) -> float:
         """``log10(lrs[j] / lrs[i])``: how many decades point j lies above point i."""
-        return float(np.log10(self.lrs[j] / self.lrs[i]))
+        return float(np.log10(self.lrs[j]) - np.log10(self.lrs[i]))  # a ratio can overflow on extreme spans
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly numbers describing the preparation, for a Suggestion's details."""

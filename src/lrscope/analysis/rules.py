@@ -96,7 +96,7 @@ def suggest(lrs: ArrayLike, losses: ArrayLike, method: str = DEFAULT_METHOD, **o
     fn = RULES.get(method) if isinstance(method, str) else None
     if fn is None:
         raise ValueError(
-            f"Unknown suggestion method {method!r}. Available: {', '.join(available_rules())}"
+            f"Argument `method` must be one of the registered rules: {', '.join(available_rules())}. Received: method={method!r}"
         )
     return fn(lrs, losses, **options)
 

@@ -83,7 +83,8 @@ class Cyclic(Schedule):
 
     Raises:
         ValueError: on a bad rate, step size, ``gamma``, mode, window, a non-callable ``scale_fn``
-            or ``scale_mode`` without ``scale_fn``.
+            or ``scale_mode`` without ``scale_fn``; when evaluated, if ``scale_fn`` returns a value
+            outside ``[0, 1]`` or NaN.
 
     Example:
         >>> s = Cyclic(0.001, 0.006, step_size_up=4)
@@ -147,7 +148,15 @@ class Cyclic(Schedule):
             arg = cycle if self.scale_mode == "cycle" else steps
             uniq, inverse = np.unique(arg, return_inverse=True)
             fn = self.scale_fn
-            return np.array([float(fn(float(u))) for u in uniq], dtype=np.float64)[inverse.reshape(arg.shape)]
+            vals = np.array([float(fn(float(u))) for u in uniq], dtype=np.float64)
+            bad = np.flatnonzero(~((vals >= 0.0) & (vals <= 1.0)))  # NaN fails both
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(
+                    f"Argument `scale_fn` must return a value in [0, 1] (the amplitude's fraction; the LR would "
+                    f"leave [base_lr, max_lr]). Received: scale_fn({float(uniq[i])!r})={float(vals[i])!r}"
+                )
+            return vals[inverse.reshape(arg.shape)]
         if self.mode == "triangular2":
             return np.exp2(-(cycle - 1.0))  # = 1 / 2**(cycle - 1), underflowing quietly to 0
         if self.mode == "exp_range":

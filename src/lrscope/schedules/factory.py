@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from lrscope.schedules.base import Schedule, check_choice
+from lrscope.schedules.base import Schedule, check_choice, check_order, check_positive
 from lrscope.schedules.cosine import SGDR, Cosine
 from lrscope.schedules.cyclic import Cyclic
 from lrscope.schedules.decay import Constant, ExponentialDecay, StepDecay
@@ -68,6 +68,12 @@ def from_bounds(kind: ScheduleKind, base_lr: float | None, max_lr: float, **kwar
         0.006
     """
     check_choice("kind", kind, _KINDS)
+    check_positive("max_lr", max_lr)
+    if base_lr is not None:
+        # the bounds are checked here, under their own names, before a schedule derives its own
+        # arguments from them (one_cycle's div_factor = max_lr / base_lr, cosine's eta_min = base_lr)
+        check_positive("base_lr", base_lr, allow_zero=kind in ("cosine", "sgdr"))
+        check_order("base_lr", base_lr, "max_lr", max_lr)
     if kind in ("triangular", "triangular2", "exp_range", "welch", "hann"):
         if base_lr is None:
             raise ValueError(f"Argument `base_lr` is required for kind={kind!r}. Received: base_lr=None")
