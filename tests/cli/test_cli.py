@@ -455,3 +455,89 @@ def test_demo_fashion_mnist_requested_but_missing(capsys, tmp_path, monkeypatch)
     code, _, err = run(capsys, "demo", "--dataset", "fashion-mnist", "--out", tmp_path / "o")
     assert_usage_error(code, err, "dataset-fashion-mnist")
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ guards found by the 2026-11-22 audit
+
+
+def test_plot_val_loss_source_on_a_run_without_it(capsys, tmp_path, run_json, run_json_b):
+    for runs in ([run_json], [run_json, run_json_b]):
+        code, _, err = run(capsys, "plot", *runs, "--source", "val_loss", "-o", tmp_path / "v.png")
+        assert_usage_error(code, err, "--source val_loss", "no validation loss")
+    assert not (tmp_path / "v.png").exists()
+
+
+def test_find_out_below_a_file_or_unwritable_fails_before_the_sweep(capsys, tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    code, out, err = run(capsys, "find", f"{EXAMPLE}:make", "--out", f / "sub", "--no-progress")
+    assert_usage_error(code, err, "is a file")
+    assert "sweeping" not in out  # checked before any work
+    taken = tmp_path / "o"
+    (taken / "report.html").mkdir(parents=True)
+    code, out, err = run(capsys, "find", f"{EXAMPLE}:make", "--out", taken, "--no-progress")
+    assert_usage_error(code, err, "report.html there is a folder")
+    assert "sweeping" not in out and files_in(taken) == ["report.html"]
+
+
+def test_a_failed_write_leaves_no_partial_output(capsys, tmp_path, monkeypatch):
+    import lrscope.cli._main as m
+
+    real = m._atomic_text
+
+    def disk_full(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(m, "_atomic_text", disk_full)
+    out_dir = tmp_path / "new" / "o"
+    code, _, err = run(capsys, "demo", "--dataset", "digits", "--quick", "-o", out_dir, "--no-progress")
+    assert_usage_error(code, err, "cannot write the outputs", "No space left")
+    assert not out_dir.exists()  # nothing half-written: the files it had made are gone, and the folder
+    monkeypatch.setattr(m, "_atomic_text", real)
+
+
+def test_schedule_json_never_overwrites_its_input(capsys, tmp_path, run_json):
+    before = Path(run_json).read_bytes()
+    target = Path(run_json).with_suffix(".png")
+    code, _, err = run(capsys, "schedule", "triangular", "--from", run_json, "--json", "-o", target)
+    assert_usage_error(code, err, "is the --from run itself")
+    assert Path(run_json).read_bytes() == before and not target.exists()
+
+
+def test_schedule_json_says_it_was_written(capsys, tmp_path, run_json):
+    code, out, err = run(capsys, "schedule", "triangular", "--from", run_json, "--json", "-o", tmp_path / "s.png")
+    assert code == 0, err
+    assert f"and {tmp_path / 's.json'}" in out and json.loads((tmp_path / "s.json").read_text())["kind"] == "triangular"
+
+
+def test_schedule_too_many_steps(capsys, tmp_path, run_json):
+    code, _, err = run(capsys, "schedule", "triangular", "--from", run_json, "--epochs", "100000000", "-o", tmp_path / "s.png")
+    assert_usage_error(code, err, "--epochs 100000000", "at most")
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["find", f"{EXAMPLE}:make", "--diverge-threshold", "0.5"], "must be a number > 1"),
+        (["demo", "--end-lr", "1e-6"], "--end-lr must be greater than --start-lr"),
+        (["demo", "--dataset", "digits", "--batch-size", "100000"], "--batch-size 100000 is larger than"),
+    ],
+)
+def test_option_errors_name_the_option(capsys, tmp_path, argv, fragment):
+    code, _, err = run(capsys, *argv, "--out", tmp_path / "o", "--no-progress")
+    assert_usage_error(code, err, fragment)
+    assert not (tmp_path / "o").exists()
+
+
+def test_find_device_moves_the_model_and_records_steps_per_epoch(capsys, tmp_path):
+    out_dir = tmp_path / "o"
+    code, out, err = run(capsys, "find", f"{EXAMPLE}:make", "--device", "cpu", "--num-steps", "20", "-o", out_dir,
+                         "--no-progress", "--metric")
+    assert code == 0, err
+    assert "Bounds for cyclical schedules (loss curve)" in out and "Bounds from the accuracy curve" in out
+    from lrscope.result import RangeTestResult
+
+    res = RangeTestResult.load(out_dir / "range_test.json")
+    assert isinstance(res.config["steps_per_epoch"], int) and res.config["steps_per_epoch"] > 0
+    code, out, err = run(capsys, "schedule", "one_cycle", "--from", out_dir / "range_test.json", "-o", tmp_path / "s.png")
+    assert code == 0, err  # no --steps-per-epoch needed any more

@@ -30,6 +30,8 @@ METRIC_PNG = "metric_vs_lr.png"
 REPORT_HTML = "report.html"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: the longest schedule ``lrscope schedule`` prints and plots (its LRs are held in memory)
+MAX_SCHEDULE_STEPS = 10_000_000
 
 
 class UsageError(Exception):
@@ -50,6 +52,13 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (math.isfinite(v) and v > 0):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return v
+
+
+def _greater_than_one(text: str) -> float:
+    v = _positive_float(text)
+    if not v > 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number > 1 (a multiple of the best loss), got {text!r}")
     return v
 
 
@@ -123,10 +132,25 @@ def _check_image_path(path: str | os.PathLike[str]) -> None:
         raise UsageError(str(exc)) from None
 
 
+_OUT_FILES = (RESULT_JSON, LOSS_PNG, STEPS_PNG, METRIC_PNG, REPORT_HTML)
+
+
 def _check_out_dir(out: str) -> Path:
+    """``--out`` as a Path, checked before any work: a folder (or creatable as one) we may write into,
+    whose output file names are not taken by folders."""
     p = Path(out)
     if p.exists() and not p.is_dir():
         raise UsageError(f"--out {out!r} exists and is not a folder")
+    parent = p
+    while not parent.exists():  # the nearest existing ancestor must be a writable folder
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--out {out!r}: {str(parent)!r} is a file, so the folder cannot be created")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out!r}: no permission to write in {str(parent)!r}")
+    for name in _OUT_FILES:
+        if (p / name).is_dir():
+            raise UsageError(f"--out {out!r}: {name} there is a folder; remove it or choose another --out")
     return p
 
 
@@ -180,13 +204,28 @@ def _auto_source(result: Any) -> str:
 
 
 def _bounds_line(result: Any) -> str:
+    """The cyclical bounds from the loss curve (what ``lrscope schedule`` uses by default), and from
+    the recorded metric when there is one (what the metric plot shades)."""
+    src = _auto_source(result)
+    curve = "validation-loss" if src == "val_loss" else "loss"
+    lines = []
     try:
-        b = result.bounds(_auto_source(result))
+        b = result.bounds(src)
     except (ValueError, AttributeError) as exc:
-        return f"Bounds for cyclical schedules: none ({exc})"
-    if not b.found:
-        return f"Bounds for cyclical schedules: none ({b.reason})"
-    return f"Bounds for cyclical schedules: base_lr={b.base_lr:.3g}, max_lr={b.max_lr:.3g}"
+        lines.append(f"Bounds for cyclical schedules ({curve} curve): none ({exc})")
+    else:
+        lines.append(f"Bounds for cyclical schedules ({curve} curve): "
+                     + (f"base_lr={b.base_lr:.3g}, max_lr={b.max_lr:.3g}" if b.found else f"none ({b.reason})"))
+    if result.metrics and len(result) >= 2:
+        name = next(iter(result.metrics))
+        try:
+            m = result.bounds("metric")
+        except (ValueError, AttributeError) as exc:
+            lines.append(f"Bounds from the {name} curve: none ({exc})")
+        else:
+            lines.append(f"Bounds from the {name} curve (--bounds metric): "
+                         + (f"base_lr={m.base_lr:.3g}, max_lr={m.max_lr:.3g}" if m.found else f"none ({m.reason})"))
+    return "\n".join(lines)
 
 
 def _run_summary(result: Any) -> str:
@@ -222,13 +261,25 @@ def _write_outputs(result: Any, out: Path, *, title: str, notes: Sequence[str] =
     files = {"result (JSON)": RESULT_JSON, **{caption.split(":")[0].split(",")[0]: name for name, (caption, _) in pngs.items()}}
     html = html_report(result, {caption: png for caption, png in pngs.values()}, title=title, notes=notes, files=files)
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = {"result": result.save(out / RESULT_JSON)}
-    for name, (_, png) in pngs.items():
-        _atomic_bytes(out / name, png)
-        written[name] = out / name
-    written["report"] = out / REPORT_HTML
-    _atomic_text(written["report"], html)
+    existed = {name: (out / name).exists() for name in _OUT_FILES}
+    made_dir = not out.exists()
+    written: dict[str, Path] = {}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written["result"] = result.save(out / RESULT_JSON)
+        for name, (_, png) in pngs.items():
+            _atomic_bytes(out / name, png)
+            written[name] = out / name
+        _atomic_text(out / REPORT_HTML, html)
+        written["report"] = out / REPORT_HTML
+    except OSError as exc:
+        # leave the folder as it was: remove the files (and the folder) this run created
+        for path in written.values():
+            if not existed.get(path.name, True):
+                path.unlink(missing_ok=True)
+        if made_dir and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise UsageError(f"cannot write the outputs into {str(out)!r}: {exc.strerror or exc}") from None
     return written
 
 
@@ -314,6 +365,9 @@ def _set_threads(n: int | None) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.end_lr <= args.start_lr:
+        raise UsageError(f"--end-lr must be greater than --start-lr. Received: --start-lr {args.start_lr:g}, "
+                         f"--end-lr {args.end_lr:g}")
     out = _check_out_dir(args.out)
     _plot_modules()
     try:
@@ -331,6 +385,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                           seed=args.seed, dataset=args.dataset, start_lr=args.start_lr)
     except DatasetNotFoundError as exc:
         raise UsageError(str(exc)) from None
+    if not demo.task.train_batches or not demo.task.val_batches:
+        raise UsageError(f"--batch-size {args.batch_size} is larger than the demo's data set ({demo.description}); "
+                         "choose a smaller one")
     for note in demo.notes:
         _say(f"note: {note}", err=True)
     _say(f"lrscope demo: {demo.description}")
@@ -358,8 +415,8 @@ def cmd_find(args: argparse.Namespace) -> int:
     from lrscope.cli._spec import SpecError, load_task
 
     if args.end_lr <= args.start_lr:
-        raise UsageError(f"--end-lr must be greater than --start-lr. Received: start_lr={args.start_lr:g}, "
-                         f"end_lr={args.end_lr:g}")
+        raise UsageError(f"--end-lr must be greater than --start-lr. Received: --start-lr {args.start_lr:g}, "
+                         f"--end-lr {args.end_lr:g}")
     out = _check_out_dir(args.out)
     _plot_modules()
     try:
@@ -373,6 +430,11 @@ def cmd_find(args: argparse.Namespace) -> int:
         task, where = load_task(args.spec)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    if device is not None:
+        try:  # module.to keeps the Parameter objects, so the factory's optimizer still holds them
+            task.model.to(device)
+        except (RuntimeError, ValueError) as exc:
+            raise UsageError(f"--device {args.device!r}: cannot move the model there ({exc})") from None
     metric = task.metric if args.metric is None else args.metric
     if args.val_loss and task.val_batches is None:
         raise UsageError(f"--val-loss needs validation batches, but the factory {where}() returned val_batches=None")
@@ -383,6 +445,10 @@ def cmd_find(args: argparse.Namespace) -> int:
                          val=args.val_loss, metric=metric, device=device, progress=not args.no_progress,
                          diverge_threshold=args.diverge_threshold)
     result.config.setdefault("task", where)
+    try:  # for `lrscope schedule --from`: an epoch is one pass over the factory's batches
+        result.config.setdefault("steps_per_epoch", len(task.train_batches))
+    except TypeError:
+        pass  # a generator: the user passes --steps-per-epoch
     result.config["elapsed_s"] = round(time.perf_counter() - t0, 2)
     _say(_run_summary(result))
     _say("")
@@ -411,6 +477,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     for p, r in zip(args.runs, results):
         if len(r) < 2:
             raise UsageError(f"{p}: the run has {len(r)} step(s); at least 2 are needed to plot")
+    import numpy as np
+
+    if args.source == "val_loss" and not args.metric:
+        for p, r in zip(args.runs, results):
+            if r.val_losses is None or int(np.count_nonzero(~np.isnan(r.val_losses))) < 2:
+                raise UsageError(f"{p}: --source val_loss, but this run recorded no validation loss "
+                                 "(run `lrscope find ... --val-loss`, or use --source loss)")
     fig, ax = plot.new_figure()
     if args.metric:
         name = None if args.metric is True else args.metric
@@ -483,11 +556,18 @@ def _schedule_kinds() -> tuple[str, ...]:
 def cmd_schedule(args: argparse.Namespace) -> int:
     output = args.output or str(Path(DEFAULT_OUT) / f"schedule_{args.kind}.png")
     _check_image_path(output)
+    json_out = Path(output).with_suffix(".json")
+    for target in (Path(output), json_out if args.json else None):
+        if target is not None and target.resolve() == Path(args.from_).resolve():
+            raise UsageError(f"{target} is the --from run itself; choose another --output so it is not overwritten")
     result = _load(args.from_)
     spe = args.steps_per_epoch or result.config.get("steps_per_epoch")
     if not isinstance(spe, int) or isinstance(spe, bool) or spe < 1:
         raise UsageError(f"--steps-per-epoch is required: {args.from_} does not record how many steps an epoch has")
     total = args.epochs * spe
+    if total > MAX_SCHEDULE_STEPS:
+        raise UsageError(f"--epochs {args.epochs} x {spe} steps per epoch = {total} steps; at most "
+                         f"{MAX_SCHEDULE_STEPS} can be planned here")
     if args.base_lr is not None and args.max_lr is not None:
         base, peak = args.base_lr, args.max_lr
         why = "given on the command line"
@@ -559,10 +639,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     if args.json:
-        _atomic_text(Path(output).with_suffix(".json"),
-                     json.dumps({"kind": kind, "base_lr": base, "max_lr": peak, "steps_per_epoch": spe,
-                                 "epochs": args.epochs, "lrs": [float(v) for v in lrs]}, indent=1))
-    _say(f"Wrote {output}")
+        _atomic_text(json_out, json.dumps({"kind": kind, "base_lr": base, "max_lr": peak, "steps_per_epoch": spe,
+                                           "epochs": args.epochs, "lrs": [float(v) for v in lrs]}, indent=1))
+    _say(f"Wrote {output}" + (f" and {json_out}" if args.json else ""))
     return EXIT_OK
 
 
@@ -588,7 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def common_out(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+        sp.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
                         help=f"folder for the result JSON, the plots and report.html (default: {DEFAULT_OUT}/)")
         sp.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr "
                         "is not a terminal or CI is set)")
@@ -640,7 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record accuracy at each step (on val_batches with --val-loss, else on the training batch); "
                    "a metric the factory returns is recorded without this flag")
     f.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1, mps (default: the model's)")
-    f.add_argument("--diverge-threshold", type=_positive_float, default=None,
+    f.add_argument("--diverge-threshold", type=_greater_than_one, default=None,
                    help="stop when the smoothed loss exceeds this multiple of the best (default 4)")
     f.add_argument("--threads", type=_int_at_least(1), default=None, help="torch CPU threads")
     f.set_defaults(func=cmd_find)
