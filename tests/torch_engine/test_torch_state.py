@@ -229,3 +229,26 @@ def test_a_second_ctrl_c_during_the_restore_waits_for_it(trained, data, monkeypa
     assert fired["n"] == 1
     assert before.diff() == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_parameters_the_optimizer_updates_outside_the_model_are_restored(trained, data):
+    """A loss with learnable weights (or a head kept outside the model) is swept too: put it back."""
+    import torch
+
+    model, _ = trained
+    temperature = nn.Parameter(torch.tensor(1.0))
+    opt = torch.optim.Adam([{"params": model.parameters()}, {"params": [temperature], "lr": 1e-2}], lr=1e-3)
+
+    def loss_fn(out, y):
+        return CE(out / temperature, y)
+
+    for x, y in data[:2]:  # some optimizer state and a gradient on the outside parameter first
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    t_before = temperature.detach().clone()
+    g_before = temperature.grad.detach().clone()
+    before = FullState(model, opt)
+    range_test(model, opt, data, loss_fn, start_lr=1e-4, end_lr=1.0, num_steps=20)
+    assert before.diff() == []
+    assert torch.equal(temperature.detach(), t_before) and torch.equal(temperature.grad, g_before)

@@ -5,6 +5,8 @@ entry it copies, once:
 
 * every parameter and buffer of the model (BatchNorm running statistics included), and each
   parameter's ``.grad``, and each module's ``training`` flag;
+* every tensor the optimizer updates that is not the model's (a loss module's learnable weights,
+  a head kept outside the model), and its ``.grad``;
 * the optimizer's ``state_dict()`` — its per-parameter state *and* every param group's
   hyperparameters (``lr``, ``momentum``, ``betas``, ``initial_lr`` ...);
 * the AMP ``GradScaler``'s ``state_dict()``, when one is given;
@@ -342,6 +344,16 @@ class StateSnapshot:
                 seen.add(id(b))
                 self._buffers.append((mod, name, b, store.put(b) if first else None))
         self._training = [(m, m.training) for m in self.model.modules()]
+        # tensors the optimizer updates that are not the model's (a loss module's learnable
+        # weights, a head kept outside the model): the sweep changes them too
+        self._extra: list[tuple[torch.Tensor, Any, Any]] = []
+        if self.optimizer is not None:
+            for group in self.optimizer.param_groups:
+                for t in group["params"]:
+                    if id(t) in seen:
+                        continue
+                    seen.add(id(t))
+                    self._extra.append((t, store.put(t), store.put(t.grad) if t.grad is not None else None))
         self._opt_state = None
         if self.optimizer is not None:
             self._opt_state = _map_tensors(self.optimizer.state_dict(), store.put)
@@ -383,6 +395,9 @@ class StateSnapshot:
                     continue  # a shared (tied) parameter, restored through its first occurrence
                 store.copy_into(saved, p)
                 p.grad = None if grad is None else store.get(grad, copy=copy)
+            for t, saved, grad in self._extra:
+                store.copy_into(saved, t)
+                t.grad = None if grad is None else store.get(grad, copy=copy)
             for mod, name, b, saved in self._buffers:
                 if mod._buffers.get(name) is not b:
                     mod._buffers[name] = b
@@ -417,6 +432,7 @@ class StateSnapshot:
         self._consumed = True
         self._params = []
         self._buffers = []
+        self._extra = []
         self._opt_state = None
         self._store.close()
 
