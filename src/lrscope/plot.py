@@ -11,8 +11,14 @@ What the loss-vs-LR picture shows (:func:`plot_result`):
 * every rule's suggestion as a marker on the smoothed curve, labelled ``method  lr``; the default
   rule's answer is also in the title, so the answer can be read without the table;
 * candidate LRs (distinct local minima) as arrows pointing down at the curve;
-* where the sweep stopped because the loss diverged (red dotted line);
+* where the loss diverged (red dashed line labelled "diverged"): where the sweep stopped when its stop
+  rule fired, else where the analysis (:func:`lrscope.analysis.curve.prepare_curve`) cuts the curve
+  because the loss blew up — a sweep that ran to its last step can still have diverged near the end;
 * a log learning-rate axis for exponential sweeps.
+
+Legends of the loss pictures go below the axes when the figure has a layout engine (:func:`new_figure`
+and the figures made here are ``constrained``), so they never cover the curve or the suggestion labels;
+on a figure without one they fall back to matplotlib's ``loc="best"``.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ __all__ = [
     "new_figure",
     "plot_lr_steps",
     "plot_metric",
+    "plot_metric_runs",
     "plot_result",
     "plot_runs",
     "plot_schedule",
@@ -141,22 +148,97 @@ def _y_limits(raw: np.ndarray, smooth: np.ndarray) -> tuple[float, float] | None
     return lo - 0.36 * span, top + 0.22 * span
 
 
-def _smooth(lrs: np.ndarray, losses: np.ndarray, sweep: str, smoothing: str, beta: float) -> tuple[np.ndarray, int]:
-    """The bold curve and the first index the rules read: the rules' own symmetric smoothing
-    (:func:`lrscope.analysis.curve.prepare_curve`) so markers sit where the rules read them, or the EMA."""
+def _prepare(lrs: np.ndarray, losses: np.ndarray, sweep: str) -> Any:
+    """The rules' preparation of the curve (:func:`lrscope.analysis.curve.prepare_curve`), or None when
+    it is empty or not a curve the rules can read (e.g. LRs not increasing)."""
+    if len(losses) == 0:
+        return None
+    try:
+        from lrscope.analysis.curve import prepare_curve
+
+        return prepare_curve(lrs, losses, sweep=sweep)  # type: ignore[arg-type]
+    except (ImportError, ValueError):
+        return None
+
+
+def _smooth(lrs: np.ndarray, losses: np.ndarray, sweep: str, smoothing: str, beta: float) -> tuple[np.ndarray, int, Any]:
+    """The bold curve, the first index the rules read, and the rules' prepared curve (or None).
+
+    The bold curve is the rules' own symmetric smoothing (:func:`lrscope.analysis.curve.prepare_curve`)
+    so markers sit where the rules read them, or the EMA.
+    """
     if smoothing not in ("rules", "ema"):
         raise ValueError(f"Argument `smoothing` must be 'rules' or 'ema'. Received: smoothing={smoothing!r}")
     if len(losses) == 0:
-        return losses, 0
-    if smoothing == "rules":
-        try:
-            from lrscope.analysis.curve import prepare_curve
+        return losses, 0, None
+    c = _prepare(lrs, losses, sweep)
+    if smoothing == "rules" and c is not None:
+        return np.asarray(c.smoothed, dtype=np.float64), int(c.start), c
+    return ema(losses, beta), 0, c
 
-            c = prepare_curve(lrs, losses, sweep=sweep)  # type: ignore[arg-type]
-            return np.asarray(c.smoothed, dtype=np.float64), int(c.start)
-        except (ImportError, ValueError):
-            pass  # not a curve the rules can read (e.g. LRs not increasing): fall back to the EMA
-    return ema(losses, beta), 0
+
+def _which_loss(result: RangeTestResult, source: str) -> Literal["loss", "val_loss"]:
+    """Which loss :meth:`RangeTestResult.curve` returns for ``source`` (the same rule as there)."""
+    if source == "auto":
+        v = result.val_losses
+        return "val_loss" if v is not None and np.count_nonzero(~np.isnan(v)) >= 2 else "loss"
+    return "val_loss" if source == "val_loss" else "loss"
+
+
+def _divergence(result: RangeTestResult, lrs: np.ndarray, losses: np.ndarray, curve: Any) -> tuple[float, str, str] | None:
+    """Where the loss diverged: ``(lr, short label, legend label)``, or None when it did not.
+
+    The sweep's own stop when its stop rule fired (``stop_reason`` diverged / non-finite); otherwise the
+    point where the analysis cuts the curve (``curve.stop < len``: the running median blew up, or the
+    loss turned non-finite) — a sweep that ran to its last step can still have diverged before it.
+    """
+    if result.stop_reason in _DIVERGED and len(result.lrs):
+        lr = float(result.lrs[-1])
+        short = "diverged" if result.stop_reason == STOP_DIVERGED else "non-finite"
+        return lr, short, f"{result.stop_reason} at {_fmt_lr(lr)} (sweep stopped)"
+    if curve is None or not 0 <= int(curve.stop) < len(lrs):
+        return None
+    i = int(curve.stop)
+    lr = float(lrs[i])
+    if math.isfinite(float(losses[i])):
+        return lr, "diverged", f"diverged at {_fmt_lr(lr)} (analysis; the sweep ran on)"
+    return lr, "non-finite", f"non-finite loss from {_fmt_lr(lr)} (analysis; the sweep ran on)"
+
+
+def _draw_divergence(ax: Any, where: tuple[float, str, str], *, color: str = "red", gid: str = "divergence",
+                     legend: bool = True, text: bool = True) -> None:
+    """A vertical dashed line at the divergence, with a short rotated label at its top (right of it, where
+    the curve has left the picture)."""
+    lr, short, long = where
+    ax.axvline(lr, color=color, ls="--", lw=1.4, gid=gid, label=long if legend else "_nolegend_", zorder=4)
+    if text:
+        ax.annotate(short, xy=(lr, 0.98), xycoords=ax.get_xaxis_transform(), xytext=(3, 0),
+                    textcoords="offset points", rotation=90, ha="left", va="top", fontsize=8, color=color,
+                    gid=f"{gid}_label")
+
+
+def _legend(ax: Any, *, ncols: int = 2) -> Any:
+    """The Axes' legend below it (clear of the curve and every label) when the figure has a layout
+    engine to make room for it; else matplotlib's ``loc="best"``, computed when drawn, after the labels."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    fig = ax.figure
+    engine = fig.get_layout_engine() if hasattr(fig, "get_layout_engine") else None
+    if engine is None:
+        return ax.legend(handles, labels, fontsize=8, loc="best", framealpha=0.9)
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.transforms import ScaledTranslation
+
+    rc = mpl.rcParams
+    tick = FontProperties(size=rc["xtick.labelsize"]).get_size_in_points()
+    label = FontProperties(size=rc["axes.labelsize"]).get_size_in_points()
+    # below the tick labels (x1.5: log-axis labels are superscripted) and the x label
+    drop = rc["xtick.major.size"] + rc["xtick.major.pad"] + 1.5 * tick + float(ax.xaxis.labelpad) + 1.3 * label + 3
+    anchor = ax.transAxes + ScaledTranslation(0, -drop / 72, fig.dpi_scale_trans)
+    return ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=anchor,
+                     ncols=max(1, min(ncols, len(handles))), framealpha=0.9)
 
 
 def plot_result(
@@ -186,7 +268,8 @@ def plot_result(
         suggestions: precomputed suggestions by name (overrides ``methods``).
         show_raw: draw the raw loss faintly behind the smoothed one.
         show_candidates: mark candidate LRs (:meth:`RangeTestResult.candidates`) with arrows.
-        show_divergence: mark where a diverged sweep stopped.
+        show_divergence: mark where the loss diverged: where the sweep stopped when its stop rule
+            fired, else where the analysis cuts the curve because the loss blew up.
         smoothing: the bold curve: ``"rules"`` — the symmetric smoothing the suggestion rules read
             (:func:`lrscope.analysis.curve.prepare_curve`; it ends where they stop reading, and the noisy
             start they skip is shaded) — or ``"ema"``, the causal EMA the stop rule reads (it lags).
@@ -209,9 +292,8 @@ def plot_result(
     """
     ax = _axes(ax)
     lrs, losses = result.curve(source)
-    which = "val_loss" if (source == "val_loss" or (source == "auto" and lrs is not result.lrs)) else "loss"
-    ylabel = "validation loss" if which == "val_loss" else "training loss"
-    smooth, start = _smooth(lrs, losses, result.sweep, smoothing, beta)
+    ylabel = "validation loss" if _which_loss(result, source) == "val_loss" else "training loss"
+    smooth, start, prepared = _smooth(lrs, losses, result.sweep, smoothing, beta)
     smooth_label = f"smoothed {ylabel} (EMA β={beta:g})" if smoothing == "ema" else f"smoothed {ylabel} (as the rules read it)"
     base_color = color or "C0"
     if show_raw and len(lrs):
@@ -235,14 +317,21 @@ def plot_result(
     if suggestions is None:
         suggestions = _suggestions(result, source, methods)
     found = sorted((s for s in suggestions.values() if s.found), key=lambda s: s.lr)  # type: ignore[arg-type, return-value]
+    # Where each LR sits across the axis, in the axis' own scale (log or linear): a label left of the
+    # middle extends right, the others extend left, so every box stays inside the axes, clear of the
+    # left spine and the y label (each box starts or ends at its LR, which lies within the data).
+    log_axis = ax.get_xscale() == "log"
+
+    def _pos(v: float) -> float:
+        return math.log(v) if log_axis else v
+
     if len(lrs):
-        lo_x, hi_x = (math.log(float(np.min(lrs))), math.log(float(np.max(lrs))))
+        lo_x, hi_x = _pos(float(np.min(lrs))), _pos(float(np.max(lrs)))
     else:
         lo_x = hi_x = 0.0
-    # Each label gets its own height in the band under the curve, so none overlap; labels left of the
-    # middle extend right, the others extend left, and the heights are ordered so that the vertical
-    # leader lines do not cross other labels.
-    fracs = [((math.log(s.lr) - lo_x) / (hi_x - lo_x) if hi_x > lo_x else 0.5) for s in found]  # type: ignore[arg-type]
+    # Each label gets its own height in the band under the curve, so none overlap, and the heights are
+    # ordered so that the vertical leader lines do not cross other labels.
+    fracs = [((_pos(s.lr) - lo_x) / (hi_x - lo_x) if hi_x > lo_x else 0.5) for s in found]  # type: ignore[arg-type]
     right = [k for k, f in enumerate(fracs) if f > 0.45]  # ha="right": extend left
     left = [k for k, f in enumerate(fracs) if f <= 0.45]
     level = {k: i for i, k in enumerate(sorted(right, reverse=True))}
@@ -261,8 +350,8 @@ def plot_result(
             f"{s.method} {_fmt_lr(s.lr)}",
             xy=(s.lr, y),
             xycoords="data",
-            xytext=(s.lr, 0.03 + 0.068 * level[k]),
-            textcoords=ax.get_xaxis_transform(),
+            xytext=(s.lr, 6 + 15.5 * level[k]),  # a fixed height per level (points): boxes never touch
+            textcoords=("data", "axes points"),
             ha=ha,
             va="bottom",
             fontsize=8.5,
@@ -302,17 +391,15 @@ def plot_result(
                     label="candidate (local minimum)")
 
     # --- divergence ---------------------------------------------------------------------------------------
-    if show_divergence and result.stop_reason in _DIVERGED and len(result.lrs):
-        stop_lr = float(result.lrs[-1])
-        ax.axvline(stop_lr, color="red", ls=":", lw=1.5, gid="divergence",
-                   label=f"{result.stop_reason} at {_fmt_lr(stop_lr)}")
+    where = _divergence(result, lrs, losses, prepared) if show_divergence else None
+    if where is not None:
+        _draw_divergence(ax, where)
 
     if title is True:
         ax.set_title(_title(result, suggestions), fontsize=11)
     elif title:
         ax.set_title(str(title), fontsize=11)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="lower left", framealpha=0.9)
+    _legend(ax)  # last: below the axes, or "best" around everything drawn
     return ax
 
 
@@ -413,15 +500,13 @@ def plot_metric(
     Returns:
         The Axes drawn on.
 
+    The title names where the bounds come from ("accuracy bounds: base_lr 0.00041, max_lr 0.005"), so
+    they are not mistaken for the loss-curve bounds reported elsewhere.
+
     Raises:
         ValueError: when the run recorded no such metric (names the ones it has).
     """
-    if not result.metrics:
-        raise ValueError("This run recorded no metric to plot; run the range test with a metric "
-                         "(e.g. `lrscope find ... --metric accuracy`). Received: metrics={}")
-    name = metric or ("accuracy" if "accuracy" in result.metrics else next(iter(result.metrics)))
-    if name not in result.metrics:
-        raise ValueError(f"Argument `metric` must be one of {sorted(result.metrics)}. Received: metric={name!r}")
+    name = _metric_name(result, metric)
     ax = _axes(ax)
     values = result.metrics[name]
     keep = np.isfinite(values)
@@ -433,32 +518,126 @@ def plot_metric(
     ax.set_xlabel("learning rate")
     ax.set_ylabel(name)
     ax.grid(True, alpha=0.3)
-    b: Bounds | None = None
-    if isinstance(bounds, Bounds):
-        b = bounds
-    elif bounds:
-        opts = {} if higher_is_better is None else {"higher_is_better": higher_is_better}
-        try:
-            b = result.bounds("metric", metric=name, **opts)
-        except ValueError as exc:
-            b = Bounds.abstain("metric", str(exc))
+    b = _metric_bounds(result, name, bounds, higher_is_better)
     if b is not None and b.found:
         assert b.base_lr is not None and b.max_lr is not None
+        read_from = _bounds_source(b, name)
         ax.axvspan(b.base_lr, b.max_lr, color="C2", alpha=0.15, gid="bounds",
-                   label=f"bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)}")
+                   label=f"{read_from} bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)}")
         for x, what, ha in ((b.base_lr, "base_lr", "right"), (b.max_lr, "max_lr", "left")):
             ax.axvline(x, color="C2", lw=1, ls="--")
             ax.annotate(f"{what} {_fmt_lr(x)}", xy=(x, 0.03), xycoords=ax.get_xaxis_transform(), ha=ha,
                         va="bottom", xytext=(-3 if ha == "right" else 3, 0), textcoords="offset points", fontsize=8.5, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="C2", alpha=0.9),
                         gid=f"bound:{what}")
-        ax.set_title(f"{name} vs learning rate — cycle between {_fmt_lr(b.base_lr)} and {_fmt_lr(b.max_lr)}",
-                     fontsize=11)
+        ax.set_title(f"{read_from} bounds: base_lr {_fmt_lr(b.base_lr)}, max_lr {_fmt_lr(b.max_lr)}", fontsize=11)
     else:
         ax.set_title(f"{name} vs learning rate", fontsize=11)
         if b is not None:
             ax.text(0.5, 0.03, f"no bounds: {b.reason}", transform=ax.transAxes, ha="center", va="bottom",
                     fontsize=8, color="0.3", wrap=True, gid="bounds_reason")
     ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+def _metric_name(result: RangeTestResult, metric: str | None) -> str:
+    """The metric to draw (default: the only one, or ``"accuracy"``); ValueError naming the ones recorded."""
+    if not result.metrics:
+        raise ValueError("This run recorded no metric to plot; run the range test with a metric "
+                         "(e.g. `lrscope find ... --metric accuracy`). Received: metrics={}")
+    name = metric or ("accuracy" if "accuracy" in result.metrics else next(iter(result.metrics)))
+    if name not in result.metrics:
+        raise ValueError(f"Argument `metric` must be one of {sorted(result.metrics)}. Received: metric={name!r}")
+    return name
+
+
+def _metric_bounds(result: RangeTestResult, name: str, bounds: Bounds | bool, higher_is_better: bool | None) -> Bounds | None:
+    """The bounds to shade: the given ones, the metric curve's (an abstention when it cannot tell), or None."""
+    if isinstance(bounds, Bounds):
+        return bounds
+    if not bounds:
+        return None
+    opts = {} if higher_is_better is None else {"higher_is_better": higher_is_better}
+    try:
+        return result.bounds("metric", metric=name, **opts)
+    except ValueError as exc:
+        return Bounds.abstain("metric", str(exc))
+
+
+def _bounds_source(b: Bounds, name: str) -> str:
+    """What the bounds were read from, for titles and labels: the metric's name, or ``"loss"`` etc."""
+    return name if b.method == "metric" else b.method
+
+
+def plot_metric_runs(
+    results: Sequence[RangeTestResult],
+    labels: Sequence[str] | None = None,
+    metric: str | None = None,
+    ax: Any = None,
+    *,
+    bounds: bool = True,
+    higher_is_better: bool | None = None,
+    log_x: bool | None = None,
+) -> Axes:
+    """Several runs' metric-vs-LR curves overlaid, each run's metric bounds shaded in its colour.
+
+    Each run's bounds (:meth:`RangeTestResult.bounds` with ``source="metric"``) are a light span in the
+    run's colour (alpha 0.1, so overlapping spans stay readable) and are stated in its legend entry;
+    unlike :func:`plot_metric` there are no base_lr / max_lr boxes, which would pile up across runs.
+
+    Args:
+        results: the runs; each must have recorded ``metric``.
+        labels: one legend label per run (default ``run 1``, ``run 2`` ...).
+        metric: metric name (default: per run, the only one or ``"accuracy"``).
+        ax: Axes to draw into (a new figure when None).
+        bounds: compute and shade each run's metric bounds.
+        higher_is_better: direction of the metric (default: True unless its name contains "loss").
+        log_x: log LR axis (default: True when every run is an exponential sweep).
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        ValueError: for no runs, a label count that does not match, or a run without the metric.
+    """
+    if not results:
+        raise ValueError("Argument `results` must hold at least one run. Received: results=[]")
+    if labels is None:
+        labels = [f"run {i + 1}" for i in range(len(results))]
+    if len(labels) != len(results):
+        raise ValueError(f"Argument `labels` must have one label per run. Received: {len(labels)} labels "
+                         f"for {len(results)} runs")
+    names = []
+    for r, lab in zip(results, labels):
+        try:
+            names.append(_metric_name(r, metric))
+        except ValueError as exc:
+            raise ValueError(f"run {lab!r}: {exc}") from None
+    ax = _axes(ax)
+    for i, (r, lab, name) in enumerate(zip(results, labels, names)):
+        col = f"C{i % 10}"
+        values = r.metrics[name]
+        keep = np.isfinite(values)
+        vals = values[keep]
+        line = ax.plot(r.lrs[keep], vals, color=col, lw=1.8, marker="o" if len(vals) <= 40 else None, markersize=3.5,
+                       label=lab, gid=f"metric:{lab}")[0]
+        b = _metric_bounds(r, name, bounds, higher_is_better)
+        if b is None:
+            continue
+        if b.found:
+            assert b.base_lr is not None and b.max_lr is not None
+            ax.axvspan(b.base_lr, b.max_lr, color=col, alpha=0.1, lw=0, gid=f"bounds:{lab}")
+            line.set_label(f"{lab}  ({name} bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)})")
+        else:
+            line.set_label(f"{lab}  (no {name} bounds)")
+    if log_x if log_x is not None else all(r.sweep == "exp" for r in results):
+        ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    shown = sorted(set(names))
+    ax.set_ylabel(" / ".join(shown))
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"{' / '.join(shown)} vs learning rate" + (" — each run's metric bounds shaded" if bounds else ""),
+                 fontsize=11)
+    _legend(ax)
     return ax
 
 
@@ -475,6 +654,11 @@ def plot_runs(
     log_x: bool | None = None,
 ) -> Axes:
     """Several runs' loss-vs-LR curves overlaid, each with its suggestion (``method``, default rule).
+
+    The y label names the loss drawn ("training loss", "validation loss", or "loss (training /
+    validation)" when ``source="auto"`` picks different curves for different runs). Where a run's loss
+    diverged (see :func:`plot_result`) a dashed line in the run's colour marks it; one legend entry
+    explains those lines.
 
     Args:
         results: the runs.
@@ -503,10 +687,11 @@ def plot_runs(
                            methods=None if method is None else ([method] if method else []))
     ax = _axes(ax)
     lows, highs = [], []
+    diverged = False
     for i, (r, lab) in enumerate(zip(results, labels)):
         col = f"C{i % 10}"
         lrs, losses = r.curve(source)
-        smooth, _ = _smooth(lrs, losses, r.sweep, smoothing, beta)
+        smooth, _, prepared = _smooth(lrs, losses, r.sweep, smoothing, beta)
         if show_raw:
             ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=col, alpha=0.2, lw=0.8,
                     gid=f"raw_loss:{lab}")
@@ -515,6 +700,10 @@ def plot_runs(
         if lim:
             lows.append(lim[0])
             highs.append(lim[1])
+        where = _divergence(r, lrs, losses, prepared)
+        if where is not None:
+            _draw_divergence(ax, where, color=col, gid=f"divergence:{lab}", legend=False, text=False)
+            diverged = True
         if method == "" or len(lrs) == 0:
             continue
         s = r.suggest(method, source=source)
@@ -527,19 +716,22 @@ def plot_runs(
             ax.annotate(f"{_fmt_lr(s.lr)}", xy=(s.lr, y), xytext=(6, 8 + 11 * (i % 3)), textcoords="offset points",
                         fontsize=8.5, color=col, fontweight="bold", gid=f"suggestion_label:{lab}",
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
-        if r.stop_reason in _DIVERGED and len(r.lrs):
-            ax.axvline(float(r.lrs[-1]), color=col, ls=":", lw=1.2, gid=f"divergence:{lab}")
+    if diverged:  # one legend entry for every run's divergence line
+        ax.plot([], [], color="0.35", ls="--", lw=1.4, label="diverged (dashed, in the run's colour)",
+                gid="divergence_legend")
     if log_x if log_x is not None else all(r.sweep == "exp" for r in results):
         ax.set_xscale("log")
     if lows:
         ax.set_ylim(min(lows), max(highs))
     ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss")
+    kinds = {_which_loss(r, source) for r in results}
+    ax.set_ylabel("loss (training / validation)" if len(kinds) > 1
+                  else "validation loss" if kinds == {"val_loss"} else "training loss")
     ax.grid(True, alpha=0.3)
     which = method or _default_method() or "default rule"
     ax.set_title(f"LR range tests compared (marked: {which} suggestion)" if method != "" else "LR range tests compared",
                  fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
+    _legend(ax)
     return ax
 
 

@@ -112,9 +112,79 @@ def test_candidates_are_arrows_and_divergence_is_marked(ax):
     assert "diverged" in div.get_label()
 
 
+def linear_blowup(n=40, seed=0):
+    """A linear sweep that ran to its last step ("completed") but whose loss blows up 10x at the end."""
+    rng = np.random.default_rng(seed)
+    lrs = np.linspace(1e-3, 3.0, n)
+    loss = 2.3 - 1.5 * (1 - np.exp(-lrs / 0.4)) + rng.normal(0, 0.02, n)
+    loss[-6:] = loss[-7] * np.geomspace(1.5, 10, 6)
+    return RangeTestResult(lrs=lrs, losses=loss, sweep="linear", stop_reason="completed",
+                           config={"start_lr": 1e-3, "end_lr": 3.0})
+
+
+def no_blowup():
+    """A completed exponential sweep that stops before its loss turns up."""
+    r = curve(diverge=False, metric=False)
+    keep = r.lrs <= 0.1
+    return RangeTestResult(lrs=r.lrs[keep], losses=r.losses[keep], stop_reason="completed")
+
+
 def test_completed_run_has_no_divergence_marker(ax):
-    P.plot_result(curve(diverge=False), ax=ax)
-    assert not by_gid(ax, "divergence")
+    r = no_blowup()
+    from lrscope.analysis.curve import prepare_curve
+
+    assert prepare_curve(r.lrs, r.losses, sweep=r.sweep).stop == len(r)  # the premise: nothing blew up
+    P.plot_result(r, ax=ax)
+    assert not by_gid(ax, "divergence") and not by_gid(ax, "divergence_label")
+
+
+@pytest.mark.parametrize("make", [linear_blowup, lambda: curve(diverge=False)], ids=["linear", "exp"])
+def test_completed_sweep_that_blew_up_is_marked_where_the_analysis_cuts_it(ax, make):
+    from lrscope.analysis.curve import prepare_curve
+
+    r = make()
+    c = prepare_curve(r.lrs, r.losses, sweep=r.sweep)
+    assert r.stop_reason == "completed" and c.stop < len(r) and "diverged" in c.end_reason
+    P.plot_result(r, ax=ax)
+    (line,) = by_gid(ax, "divergence")
+    assert line.get_xdata()[0] == pytest.approx(r.lrs[c.stop]) and line.get_linestyle() == "--"
+    (text,) = by_gid(ax, "divergence_label")
+    assert text.get_text() == "diverged" and text.xy[0] == pytest.approx(r.lrs[c.stop])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("diverged at") and "analysis" in t for t in legend)
+    _, ax2 = P.new_figure()
+    P.plot_result(r, ax=ax2, show_divergence=False)
+    assert not by_gid(ax2, "divergence") and not by_gid(ax2, "divergence_label")
+
+
+@pytest.mark.parametrize("make", [lambda: curve(diverge=False), curve, linear_blowup], ids=["exp", "exp-diverged", "linear"])
+def test_suggestion_labels_clear_of_the_legend_the_spine_and_the_y_label(make):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, ax = P.new_figure()
+    P.plot_result(make(), ax=ax)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [a.get_bbox_patch().get_window_extent(renderer) for a in gid_prefix(ax, "suggestion_label:")]
+    assert len(boxes) >= 3
+    legend = ax.get_legend().get_window_extent(renderer)
+    frame = ax.get_window_extent(renderer)  # the spines
+    ylabel = ax.yaxis.label.get_window_extent(renderer)
+    for b in boxes:
+        assert not b.overlaps(legend)
+        assert not b.overlaps(ylabel)
+        assert frame.x0 < b.x0 and b.x1 < frame.x1 and frame.y0 < b.y0 and b.y1 < frame.y1  # inside the axes
+    for a in by_gid(ax, "divergence_label"):
+        assert not a.get_window_extent(renderer).overlaps(legend)
+
+
+def test_legend_falls_back_to_best_without_a_layout_engine():
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    P.plot_result(curve(), ax=ax)
+    assert ax.get_legend()._loc == 0  # "best"
 
 
 def test_options_methods_source_and_linear_axis(ax):
@@ -173,6 +243,52 @@ def test_plot_metric_shades_the_bounds(ax):
     assert "0.001" in ax.get_title() and "0.03" in ax.get_title()
 
 
+def test_plot_metric_title_says_the_bounds_come_from_the_metric(ax):
+    r = curve()
+    P.plot_metric(r, ax=ax, bounds=Bounds("metric", 4.1e-4, 5e-3, "given"))
+    assert ax.get_title() == "accuracy bounds: base_lr 0.00041, max_lr 0.005"
+    (span,) = by_gid(ax, "bounds")
+    assert span.get_label().startswith("accuracy bounds")
+    _, ax2 = P.new_figure()
+    P.plot_metric(r, ax=ax2, bounds=Bounds("loss", 1e-3, 1e-2, "given"))  # loss-curve bounds say so
+    assert ax2.get_title() == "loss bounds: base_lr 0.001, max_lr 0.01"
+
+
+def shifted_metric(decades, seed=0):
+    r = curve(seed=seed, diverge=False)
+    x = np.log10(r.lrs) - decades
+    acc = np.clip(0.1 + 0.8 / (1 + np.exp(-(x + 2.5) * 3)), 0, 1)
+    return RangeTestResult(lrs=r.lrs, losses=r.losses, metrics={"accuracy": acc}, stop_reason="completed")
+
+
+def test_plot_metric_runs_shades_each_runs_bounds_in_its_colour(ax):
+    from matplotlib.colors import same_color
+
+    runs = [shifted_metric(0.0), shifted_metric(1.0, seed=1)]
+    assert P.plot_metric_runs(runs, ["a", "b"], ax=ax) is ax
+    assert ax.get_ylabel() == "accuracy" and ax.get_xscale() == "log"
+    assert "accuracy" in ax.get_title() and "bounds" in ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    spans = []
+    for lab, r in zip("ab", runs):
+        b = r.bounds("metric")
+        assert b.found
+        (line,) = by_gid(ax, f"metric:{lab}")
+        (span,) = by_gid(ax, f"bounds:{lab}")
+        assert same_color(span.get_facecolor()[:3], line.get_color()) and span.get_alpha() <= 0.2
+        xs = ([span.get_x(), span.get_x() + span.get_width()] if hasattr(span, "get_width")
+              else [v[0] for v in span.get_xy()])
+        assert min(xs) == pytest.approx(b.base_lr) and max(xs) == pytest.approx(b.max_lr)
+        spans.append(min(xs))
+        assert any(t.startswith(lab) and f"{b.base_lr:.2g}" in t and f"{b.max_lr:.2g}" in t for t in legend)
+    assert spans[0] != pytest.approx(spans[1])
+    _, ax2 = P.new_figure()
+    P.plot_metric_runs(runs, ["a", "b"], ax=ax2, bounds=False)
+    assert not gid_prefix(ax2, "bounds:")
+    with pytest.raises(ValueError, match="'b'.*no metric"):
+        P.plot_metric_runs([runs[0], curve(metric=False)], ["a", "b"], ax=ax2)
+
+
 def test_plot_metric_computed_bounds(ax):
     r = curve()
     P.plot_metric(r, ax=ax)
@@ -205,6 +321,35 @@ def test_plot_runs_overlays_each_run(ax):
         P.plot_runs(runs, ["only"], ax=ax)
     with pytest.raises(ValueError, match="at least one"):
         P.plot_runs([], ax=ax)
+
+
+@pytest.mark.parametrize("kinds, ylabel", [(("loss", "loss"), "training loss"),
+                                           (("val", "val"), "validation loss"),
+                                           (("loss", "val"), "loss (training / validation)")])
+def test_plot_runs_y_label_names_the_loss(ax, kinds, ylabel):
+    runs = [curve(seed=i, val=k == "val") for i, k in enumerate(kinds)]
+    P.plot_runs(runs, ["a", "b"], ax=ax)
+    assert ax.get_ylabel() == ylabel
+
+
+def test_plot_runs_y_label_follows_an_explicit_source(ax):
+    P.plot_runs([curve(val=True), curve(seed=1, val=True)], ["a", "b"], ax=ax, source="loss")
+    assert ax.get_ylabel() == "training loss"
+
+
+@pytest.mark.parametrize("method", [None, ""])
+def test_plot_runs_divergence_lines_have_one_legend_entry(ax, method):
+    from matplotlib.colors import same_color
+
+    runs = [curve(seed=0), linear_blowup(), no_blowup()]  # stopped by the sweep; cut by the analysis; neither
+    P.plot_runs(runs, ["a", "b", "c"], ax=ax, method=method)
+    for lab in "ab":
+        (div,) = by_gid(ax, f"divergence:{lab}")
+        (smooth,) = by_gid(ax, f"smoothed_loss:{lab}")
+        assert same_color(div.get_color(), smooth.get_color()) and div.get_linestyle() == "--"
+    assert not by_gid(ax, "divergence:c")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum("diverged" in t for t in legend) == 1
 
 
 def test_plot_schedule(ax):
