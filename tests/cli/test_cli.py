@@ -541,3 +541,22 @@ def test_find_device_moves_the_model_and_records_steps_per_epoch(capsys, tmp_pat
     assert isinstance(res.config["steps_per_epoch"], int) and res.config["steps_per_epoch"] > 0
     code, out, err = run(capsys, "schedule", "one_cycle", "--from", out_dir / "range_test.json", "-o", tmp_path / "s.png")
     assert code == 0, err  # no --steps-per-epoch needed any more
+
+
+def test_plot_metric_of_several_runs_shades_each_runs_bounds(capsys, tmp_path, make_run, monkeypatch):
+    import lrscope.plot as plot
+
+    a = str(make_run(seed=0).save(tmp_path / "a.json"))
+    b = str(make_run(seed=1).save(tmp_path / "b.json"))
+    seen = {}
+    real = plot.plot_metric_runs
+
+    def spy(results, labels=None, metric=None, ax=None, **kw):
+        ax = real(results, labels, metric, ax=ax, **kw)
+        seen["spans"] = [p for p in ax.patches if p.get_alpha() is not None]
+        return ax
+
+    monkeypatch.setattr(plot, "plot_metric_runs", spy)
+    code, _, err = run(capsys, "plot", a, b, "--metric", "-o", tmp_path / "m.png")
+    assert code == 0, err
+    assert len(seen["spans"]) == 2  # one shaded bounds span per run

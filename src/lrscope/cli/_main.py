@@ -492,8 +492,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
                 raise UsageError(f"{p}: this run recorded no metric (run `lrscope find ... --metric accuracy`)")
             if name is not None and name not in r.metrics:
                 raise UsageError(f"{p}: no metric {name!r}; it recorded {', '.join(sorted(r.metrics))}")
-        for i, (r, lab) in enumerate(zip(results, labels)):
-            plot.plot_metric(r, name, ax=ax, bounds=len(results) == 1, color=f"C{i}", label=lab if len(results) > 1 else None)
+        if len(results) == 1:
+            plot.plot_metric(results[0], name, ax=ax)
+        else:  # each run's metric bounds shaded in its colour
+            plot.plot_metric_runs(results, labels, name, ax=ax)
     elif len(results) == 1:
         plot.plot_result(results[0], ax=ax, source=args.source, methods=[args.method] if args.method else None)
     else:
