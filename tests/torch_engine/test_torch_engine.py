@@ -529,16 +529,37 @@ def test_result_config_and_roundtrip(tmp_path):
 
 
 def test_progress_bar_on_stderr_and_off_in_ci(data, capsys, monkeypatch):
-    pytest.importorskip("tqdm")
+    import sys
+
+    from lrscope.analysis.stop import StopRule
+
+    tqdm_auto = pytest.importorskip("tqdm.auto")
+
+    class EveryUpdate(tqdm_auto.tqdm):  # draw on every update: the postfix reaches stderr however fast the sweep
+        def __init__(self, *args, **kwargs):
+            kwargs.update(mininterval=0, miniters=1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm_auto, "tqdm", EveryUpdate)
     model = linear_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    range_test(model, opt, data, CE, num_steps=5, start_lr=1e-4, end_lr=1e-2, progress=True)
+    kwargs = dict(num_steps=5, start_lr=1e-4, end_lr=1e-2)
+    # progress=None decides by itself: on when a person watches (stderr is a terminal) and $CI is unset.
+    # Under capsys stderr is no terminal, so make it claim to be one — else "off in CI" could not fail.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.delenv("CI", raising=False)
+    res = range_test(model, opt, data, CE, **kwargs)
     err = capsys.readouterr()
+    rule = StopRule(beta=0.98)
+    rule.update_many(res.losses)
     assert "LR range test" in err.err and err.out == ""
-    monkeypatch.setenv("CI", "true")
-    range_test(model, opt, data, CE, num_steps=5, start_lr=1e-4, end_lr=1e-2)
+    assert f"lr={res.lrs[-1]:.3g}" in err.err and f"loss={rule.smoothed:.4g}" in err.err, err.err
+    monkeypatch.setenv("CI", "1")
+    range_test(model, opt, data, CE, **kwargs)
     err = capsys.readouterr()
     assert err.err == "" and err.out == ""
+    range_test(model, opt, data, CE, progress=True, **kwargs)  # asked for explicitly: shown in CI too
+    assert "LR range test" in capsys.readouterr().err
 
 
 def test_eval_mode_model_gets_a_note(data):

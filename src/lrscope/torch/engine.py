@@ -55,6 +55,10 @@ _TARGET_KEYS = ("target", "targets", "label", "labels", "y")
 _END = object()  # sentinel: the data ran out
 
 
+class _DataExhausted(Exception):
+    """Raised by the sweep loop (only) when the training batches ran out: never a user's StopIteration."""
+
+
 # ----------------------------------------------------------------------------- small public helpers
 
 
@@ -383,26 +387,30 @@ class _BatchStream:
 
     def __init__(self, data: Iterable[Any]) -> None:
         self.data = data
-        self.it = iter(data)
-        self.reiterable = self.it is not data  # a generator/iterator returns itself
-        self.passes = 1
+        self.it: Any = None  # iter(data) is called at the first next(), inside the sweep's try
+        self.reiterable = False
+        self.passes = 0  # passes that yielded at least one batch
         self.in_pass = 0
         self.total = 0
         self.first: Any = None
 
     def next(self) -> Any:
+        if self.it is None:
+            self.it = iter(self.data)
+            self.reiterable = self.it is not self.data  # a generator/iterator returns itself
         try:
             b = next(self.it)
         except StopIteration:
             if not self.reiterable or self.in_pass == 0:
                 return _END
             self.it = iter(self.data)
-            self.passes += 1
             self.in_pass = 0
             try:
                 b = next(self.it)
-            except StopIteration:
+            except StopIteration:  # nothing new (e.g. __iter__ handed back the same spent iterator)
                 return _END
+        if self.in_pass == 0:
+            self.passes += 1  # a new pass counts only once it yields a batch
         if self.total == 0:
             self.first = b
         self.in_pass += 1
@@ -506,6 +514,13 @@ def _check_loss(loss: Any) -> None:
         )
 
 
+def _to_host(values: list[torch.Tensor]) -> np.ndarray:
+    """Stack 0-d device tensors and copy them to the host as float64: the sweep's only device-to-host
+    read-back (and so its only host-device synchronisation), called once per value kind at each chunk
+    boundary by ``flush``."""
+    return torch.stack(values).to("cpu", torch.float64).numpy()
+
+
 def _progress_bar(enabled: bool, total: int) -> Any:
     if not enabled:
         return None
@@ -560,15 +575,18 @@ def _run(
     def autocast() -> Any:
         return torch.autocast(dev.type, dtype=amp_dtype) if amp_dtype is not None else contextlib.nullcontext()
 
-    # the fixed validation subset, taken once (after the snapshot: a shuffled loader draws RNG)
+    # the fixed validation subset, taken once inside the sweep's try (after the snapshot: a shuffled
+    # loader draws RNG; and a Ctrl-C while it is fetched honours on_interrupt)
     val_cache: list[Any] = []
-    if val_data is not None:
-        for b in val_data:
+
+    def fetch_val_subset() -> None:
+        for b in val_data:  # type: ignore[union-attr]
             val_cache.append(_to_device(b, dev) if move else b)
             if len(val_cache) >= s.val_batches:
                 break
         if not val_cache:
             raise ValueError("Argument `val_data` yielded no batches. Received: an empty val_data")
+
     modules = list(model.modules())
 
     def evaluate() -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -580,7 +598,7 @@ def _run(
                 mtot = None
                 for vb in val_cache:
                     vloss, vout, vtgt = forward(vb)
-                    v = vloss.detach().float()
+                    v = vloss.detach().float().reshape(())
                     tot = v if tot is None else tot + v
                     if metric_val:
                         mv = torch.as_tensor(metric_fn(vout, vtgt), device=v.device).float()  # type: ignore[misc]
@@ -612,32 +630,34 @@ def _run(
         nonlocal stop_reason, stop_detail, stop_at
         base = len(out_losses)
         if points:
-            vals = torch.stack(pending[: points * per_point]).to("cpu", torch.float64).numpy()
+            vals = _to_host(pending[: points * per_point])
             vals = vals.reshape(points, per_point).mean(axis=1) if per_point > 1 else vals
             out_losses.extend(vals.tolist())
             if pending_metric:
-                mv = torch.stack(pending_metric[: points * per_point]).to("cpu", torch.float64).numpy()
+                mv = _to_host(pending_metric[: points * per_point])
                 out_metric[base : base + points] = mv.reshape(points, per_point).mean(axis=1)
             if pending_skip:
-                sk = torch.stack(pending_skip[: points * s.steps_per_lr]).cpu().numpy().reshape(points, s.steps_per_lr)
+                sk = _to_host(pending_skip[: points * s.steps_per_lr]).reshape(points, s.steps_per_lr)
                 skipped.extend((base + np.nonzero(sk.any(axis=1))[0]).tolist())
         if pending_val:
             kept = [(i, v, m) for i, v, m in pending_val if i < base + points]
             if kept:
-                vv = torch.stack([v for _, v, _ in kept]).to("cpu", torch.float64).numpy()
+                vv = _to_host([v for _, v, _ in kept])
                 idx = [i for i, _, _ in kept]
                 out_val[idx] = np.where(np.isfinite(vv), vv, np.inf)
                 if metric_val:
-                    out_metric[idx] = torch.stack([m for _, _, m in kept]).to("cpu", torch.float64).numpy()  # type: ignore[misc]
+                    out_metric[idx] = _to_host([m for _, _, m in kept])  # type: ignore[misc]
         pending.clear()
         pending_metric.clear()
         pending_val.clear()
         pending_skip.clear()
         decision = rule.update_many(np.asarray(out_losses[base:], dtype=np.float64)) if points else None
-        if bar is not None:
-            bar.update(points)
-            sm = rule.smoothed
-            bar.set_postfix_str(f"lr={lrs[min(base + points, n) - 1]:.3g} loss={sm:.4g}", refresh=False)
+        if bar is not None and points:
+            # the postfix first, so the redraw update() triggers shows this chunk's last recorded point
+            # (after a stop, the stop point: the steps run past it are discarded, and not counted)
+            last = base + points - 1 if decision is None else decision.index
+            bar.set_postfix_str(f"lr={lrs[last]:.3g} loss={rule.smoothed:.4g}", refresh=False)
+            bar.update(last + 1 - base)
         if decision is not None:
             stop_reason, stop_detail, stop_at = decision.reason, decision.detail, decision.index
             return True
@@ -646,6 +666,8 @@ def _run(
     optimizer.zero_grad(set_to_none=True)
     done_in_chunk = 0  # complete points waiting in the pending lists
     try:
+        if val_data is not None:
+            fetch_val_subset()
         for i in range(n):
             lr = lrs[i]
             if single:
@@ -660,7 +682,7 @@ def _run(
                 for _ in range(k_acc):
                     batch = stream.next()
                     if batch is _END:
-                        raise StopIteration
+                        raise _DataExhausted
                     if move:
                         batch = _to_device(batch, dev)
                     if amp_dtype is None:
@@ -671,7 +693,7 @@ def _run(
                     if first:
                         _check_loss(loss)
                         first = False
-                    pending.append(loss.detach())
+                    pending.append(loss.detach().reshape(()))  # any 1-element loss, (1,) included
                     if metric_train:
                         pending_metric.append(torch.as_tensor(metric_fn(outputs.detach(), targets)).float())  # type: ignore[misc]
                     if k_acc > 1:
@@ -704,7 +726,7 @@ def _run(
                 done_in_chunk = 0
                 if stop:
                     break
-    except StopIteration:
+    except _DataExhausted:
         flush(done_in_chunk)
         if stop_at is None:
             stop_reason = STOP_EXHAUSTED
@@ -716,12 +738,21 @@ def _run(
             stop_detail = f"interrupted (KeyboardInterrupt) at step {len(out_losses)} of {n}"
         if on_interrupt == "raise":
             interrupt = exc
+    except StopIteration as exc:
+        # Only _DataExhausted means the data ran out; a StopIteration from the model, loss_fn, step_fn
+        # or metric is a bug there. Let it out as an error (as PEP 479 does for generators), never as a
+        # silent "data exhausted" — nor bare, where a caller's loop could swallow it.
+        raise RuntimeError(
+            "StopIteration was raised during the range test by the model, loss_fn, step_fn or metric (not by "
+            "train_data running out; that ends the test normally). Received: StopIteration"
+            f"({', '.join(map(repr, exc.args))})"
+        ) from exc
     finally:
         if bar is not None:
             bar.close()
         optimizer.zero_grad(set_to_none=True)
     kept = len(out_losses) if stop_at is None else stop_at + 1
-    if stream.total == 0:
+    if stream.total == 0 and stop_reason != STOP_INTERRUPTED:
         raise ValueError("Argument `train_data` yielded no batches. Received: an empty train_data")
     if kept == 0 and interrupt is None and stop_reason == STOP_EXHAUSTED:
         raise ValueError(
@@ -732,7 +763,7 @@ def _run(
     rec: dict[str, Any] = {
         "lrs": np.asarray(lrs[:kept], dtype=np.float64),
         "losses": np.asarray(out_losses[:kept], dtype=np.float64),
-        "val_losses": out_val[:kept] if val_cache else None,
+        "val_losses": out_val[:kept] if val_data is not None else None,
         "metrics": {s.metric_name: out_metric[:kept]} if metric_fn is not None else {},
         "stop_reason": stop_reason,
         "stop_detail": stop_detail,
@@ -804,8 +835,8 @@ def range_test(
             (a tuple or list; extra items ignored; ``inputs`` may be a dict of keyword arguments) or a dict
             whose targets entry is ``target_key`` (default: the first of ``target``, ``targets``, ``label``,
             ``labels``, ``y``) and whose other entries are the model's keyword arguments.
-        loss_fn: ``loss_fn(model(inputs), targets) -> scalar tensor``. Exactly one of ``loss_fn`` and
-            ``step_fn``.
+        loss_fn: ``loss_fn(model(inputs), targets) -> scalar tensor`` (any one-element tensor, e.g. of
+            shape ``(1,)``, counts as a scalar). Exactly one of ``loss_fn`` and ``step_fn``.
         step_fn: ``step_fn(model, batch) -> loss`` for models that compute their own loss: return a scalar
             tensor, a mapping with ``"loss"``, or an object with ``.loss`` (e.g. Hugging Face outputs). It
             must not call ``backward`` or step the optimizer.
@@ -839,12 +870,16 @@ def range_test(
             A step the scaler skipped (inf/NaN gradients) is listed in ``result.config["skipped_steps"]``
             and in ``result.notes``.
         max_grad_norm: clip the global gradient norm to this (after unscaling under AMP).
-        restore: False leaves the model and optimizer as the sweep left them (no snapshot taken).
+        restore: False leaves the model and optimizer as the sweep left them (no snapshot taken). The
+            divergence check runs once per ``chunk_size`` steps, so they are left trained up to
+            ``chunk_size - 1`` steps past the stop point (after a NaN/inf loss the weights are then likely
+            NaN too); pass ``chunk_size=1`` to stop right after the step that diverged (whose own update is
+            still applied).
         snapshot: ``"memory"`` (host RAM, ~1x the state) or ``"disk"`` (a temporary directory, ~0 extra RAM).
         snapshot_dir: parent folder of the disk snapshot (default: the system temp dir).
         target_key: the targets' key in dict batches.
         chunk_size: points per device-to-host read-back; the divergence check lags by at most this many
-            steps (the extra steps are discarded from the result).
+            steps (the extra steps are discarded from the result, and undone unless ``restore=False``).
         progress: tqdm bar on stderr with the LR and smoothed loss; None (default) shows it only when stderr
             is a terminal (or in a Jupyter kernel) and ``$CI`` is unset; False turns it off. Needs tqdm
             (imported only here; without it, no bar).
@@ -860,6 +895,8 @@ def range_test(
             touched; also for data that yields no batch, or a loss that is not a scalar tensor requiring grad
             (the state is restored first).
         KeyboardInterrupt: re-raised after restoring, unless ``on_interrupt="return"``.
+        RuntimeError: a ``StopIteration`` raised by the model, ``loss_fn``, ``step_fn`` or ``metric``
+            (chained as its cause), after restoring — only ``train_data`` running out ends the test quietly.
         Exception: anything the user's model, loss or data raises, after restoring.
 
     Example:

@@ -12,7 +12,7 @@ from torch import nn
 
 from lrscope.analysis.types import Suggestion
 from lrscope.result import RangeTestResult
-from lrscope.torch.engine import range_test
+from lrscope.torch.engine import _is_real, range_test
 
 __all__ = ["LRFinder"]
 
@@ -76,7 +76,10 @@ class LRFinder:
             params = [p for p in self.model.parameters() if p.requires_grad]
             if not params:
                 raise ValueError("Argument `model` has no trainable parameters (all requires_grad=False). Received: a frozen model")
-            opt = torch.optim.SGD(params, lr=start_lr if start_lr > 0 else 1e-7, momentum=0.9)
+            # a placeholder LR (the sweep overwrites it): range_test validates start_lr itself, so a bad
+            # value is its ValueError naming `start_lr`, not a TypeError from comparing it here
+            ok = _is_real(start_lr) and start_lr > 0
+            opt = torch.optim.SGD(params, lr=float(start_lr) if ok else 1e-7, momentum=0.9)
         kwargs = {**self.options, **options}
         self.result = range_test(
             self.model, opt, self.train_data, self.loss_fn,
