@@ -261,3 +261,16 @@ def test_docstring_explains_restore_false_and_the_chunk_lag():
     restore_doc = doc[i : doc.index("snapshot: ", i)]
     assert "chunk_size" in restore_doc and "chunk_size=1" in restore_doc
 
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused():
+    import torch
+    from torch import nn
+
+    from lrscope.torch import range_test
+
+    model, other = nn.Linear(4, 2), nn.Linear(4, 2)
+    opt = torch.optim.SGD(other.parameters(), lr=0.1)
+    batches = [(torch.randn(8, 4), torch.randint(0, 2, (8,)))] * 5
+    with pytest.raises(ValueError, match=r"Argument `optimizer` must update the model's parameters.*none of model=Linear's"):
+        range_test(model, opt, batches, nn.functional.cross_entropy, num_steps=5)

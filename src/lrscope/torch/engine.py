@@ -203,6 +203,14 @@ def _validate(
         raise _fail("model", "must be a torch.nn.Module", type(model).__name__)
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise _fail("optimizer", "must be a torch.optim.Optimizer", type(optimizer).__name__)
+    model_params = {id(p) for p in model.parameters()}
+    if model_params and not any(id(t) in model_params for g in optimizer.param_groups for t in g["params"]):
+        # e.g. an optimizer built over a *copy* of the model: the sweep would change nothing it reads
+        raise ValueError(
+            "Argument `optimizer` must update the model's parameters, but it holds none of them "
+            f"(was it built for another model instance?). Received: optimizer over "
+            f"{sum(len(g['params']) for g in optimizer.param_groups)} tensor(s), none of model={type(model).__name__}'s"
+        )
     if not isinstance(train_data, Iterable):
         raise _fail("train_data", "must be an iterable of batches (a DataLoader, a list, a generator)", type(train_data).__name__)
     if (loss_fn is None) == (step_fn is None):
