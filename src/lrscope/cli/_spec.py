@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +24,53 @@ class SpecError(ValueError):
 
 
 def _user_frame(exc: BaseException, path: Path | None) -> str:
-    """' (file.py, line N)' of the deepest frame in the user's file, if any: where to look."""
+    """' (file.py, line N)' of the deepest frame in the user's file, if any: where to look.
+
+    A SyntaxError that knows its file already says ``(file.py, line N)`` in its message, so nothing is added
+    (one from ``exec``/``compile`` of a string, ``<string>``, is located by the frame that ran it).
+    """
+    if isinstance(exc, SyntaxError) and exc.filename and not exc.filename.startswith("<"):
+        return ""
     frames = traceback.extract_tb(exc.__traceback__)
     for fr in reversed(frames):
         if path is not None and Path(fr.filename).resolve() == path.resolve():
             return f" ({path.name}, line {fr.lineno})"
-    if frames and isinstance(exc, SyntaxError) and exc.lineno:
+    if isinstance(exc, SyntaxError) and exc.lineno:
         return f" (line {exc.lineno})"
     return ""
+
+
+def _exit_status(exc: SystemExit) -> str:
+    """'SystemExit 3' / 'SystemExit' / "SystemExit: 'message'" for an exit the user's code raised."""
+    if exc.code is None:
+        return "SystemExit"
+    if isinstance(exc.code, int):
+        return f"SystemExit {exc.code}"
+    return f"SystemExit: {exc.code!r}"
+
+
+@contextlib.contextmanager
+def _on_sys_path(folder: str) -> Iterator[None]:
+    """Put ``folder`` first on sys.path for the duration, then take that entry out again.
+
+    A SPEC's file may import its neighbours, and ``lrscope find mysetup:make`` must find ``mysetup.py``
+    in the current folder, which a console script (unlike ``python -m``) does not put on sys.path.
+    """
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if sys.path and sys.path[0] == folder:
+            del sys.path[0]
+        else:  # pragma: no cover - the user's code reordered sys.path
+            with contextlib.suppress(ValueError):
+                sys.path.remove(folder)
+
+
+def _search_folder(spec: str) -> str:
+    """The folder put on sys.path while a SPEC's module is imported and its factory called."""
+    target = spec.rpartition(":")[0]
+    return str(Path(target).resolve().parent) if _is_path(target) else os.getcwd()
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -62,29 +103,30 @@ def load_factory(spec: str) -> tuple[Any, str]:
         if mod_spec is None or mod_spec.loader is None:
             raise SpecError(f"SPEC {spec!r}: cannot import {target!r} as a Python file")
         module = importlib.util.module_from_spec(mod_spec)
-        folder = str(path.resolve().parent)
-        sys.path.insert(0, folder)  # so the file can import its neighbours
         sys.modules[name] = module
         try:
-            mod_spec.loader.exec_module(module)
+            with _on_sys_path(_search_folder(spec)):  # so the file can import its neighbours
+                mod_spec.loader.exec_module(module)
         except Exception as exc:
             sys.modules.pop(name, None)
             raise SpecError(f"importing {target} failed: {type(exc).__name__}: {exc}{_user_frame(exc, path)}") from exc
-        finally:
-            try:
-                sys.path.remove(folder)
-            except ValueError:  # pragma: no cover - the user's code removed it
-                pass
+        except SystemExit as exc:
+            sys.modules.pop(name, None)
+            raise SpecError(_exited(f"importing {target}", exc, path)) from exc
         where = target
     else:
         try:
-            module = importlib.import_module(target)
+            with _on_sys_path(_search_folder(spec)):  # the cwd: a console script does not put it on sys.path
+                module = importlib.import_module(target)
         except ModuleNotFoundError as exc:
             if exc.name and target.startswith(exc.name) or exc.name == target:
-                raise SpecError(f"SPEC {spec!r}: no module named {exc.name!r} (for a file, give its path ending in .py)") from exc
+                raise SpecError(f"SPEC {spec!r}: no module named {exc.name!r} in the current folder or on sys.path "
+                                f"(for a file, give its path ending in .py)") from exc
             raise SpecError(f"importing {target} failed: {type(exc).__name__}: {exc}") from exc
         except Exception as exc:
-            raise SpecError(f"importing {target} failed: {type(exc).__name__}: {exc}") from exc
+            raise SpecError(f"importing {target} failed: {type(exc).__name__}: {exc}{_user_frame(exc, None)}") from exc
+        except SystemExit as exc:
+            raise SpecError(_exited(f"importing {target}", exc, None)) from exc
         where = target
     if not hasattr(module, attr):
         public = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
@@ -97,19 +139,30 @@ def load_factory(spec: str) -> tuple[Any, str]:
     return factory, f"{where}:{attr}"
 
 
+def _exited(what: str, exc: SystemExit, path: Path | None) -> str:
+    """The one-line message for a SystemExit raised by the user's module or factory (not lrscope's to honour)."""
+    fix = ("a factory must return the task, not call sys.exit()" if what.startswith("the factory") else
+           "lrscope find imports the module, so keep script code under `if __name__ == \"__main__\":`")
+    return f"{what} exited ({_exit_status(exc)}){_user_frame(exc, path)}; {fix}"
+
+
 def load_task(spec: str) -> tuple[Task, str]:
     """Load the factory, call it with no arguments, and normalise its return value.
 
     Raises:
-        SpecError: the SPEC is unusable, the factory raised, or it returned the wrong shape.
+        SpecError: the SPEC is unusable, the factory raised or exited (SystemExit), or it returned the wrong shape.
     """
     factory, where = load_factory(spec)
-    path = Path(spec.rpartition(":")[0])
+    target = spec.rpartition(":")[0]
+    code_file = getattr(getattr(factory, "__code__", None), "co_filename", None)  # package.module:factory
+    path = Path(target) if _is_path(target) else Path(code_file) if code_file else None
     try:
-        value = factory()
+        with _on_sys_path(_search_folder(spec)):  # a factory may import its neighbours lazily
+            value = factory()
     except Exception as exc:
-        raise SpecError(f"the factory {where}() raised {type(exc).__name__}: {exc}"
-                        f"{_user_frame(exc, path if path.suffix == '.py' else None)}") from exc
+        raise SpecError(f"the factory {where}() raised {type(exc).__name__}: {exc}{_user_frame(exc, path)}") from exc
+    except SystemExit as exc:
+        raise SpecError(_exited(f"the factory {where}()", exc, path)) from exc
     try:
         return as_task(value, origin=f"the factory {where}()"), where
     except TaskShapeError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -32,8 +33,23 @@ _FILES = {
 }
 
 
+FASHION_MNIST_CORRUPT_HINT = (
+    "{error} The Fashion-MNIST file is damaged or not what its name says; replace it with a fresh copy "
+    "(`sudo apt-get install --reinstall dataset-fashion-mnist`, or download it again from "
+    "https://github.com/zalandoresearch/fashion-mnist), or point LRSCOPE_FASHION_MNIST at a folder with good files."
+)
+
+
 class DatasetNotFoundError(FileNotFoundError):
     """A local data set is missing; the message says how to get it."""
+
+
+class DatasetCorruptError(DatasetNotFoundError, ValueError):
+    """A local data set's file is there but unreadable (bad gzip, not IDX, truncated); the message names it.
+
+    A subclass of :class:`DatasetNotFoundError` (the data set is not usable; handlers that fall back or
+    report a missing data set treat it alike) and of ``ValueError`` (what :func:`read_idx` raises).
+    """
 
 
 def fashion_mnist_root(root: str | os.PathLike[str] | None = None) -> Path:
@@ -56,15 +72,22 @@ def read_idx(path: str | os.PathLike[str]) -> NDArray[np.uint8]:
     """Read an IDX file (optionally gzip-compressed) of unsigned bytes into a numpy array.
 
     Raises:
-        ValueError: when the file is not an unsigned-byte IDX file (names the file).
+        ValueError: when the file is not an unsigned-byte IDX file, or a ``.gz`` file is not valid gzip
+            or is truncated (the message names the file).
+        OSError: when the file cannot be opened (missing, a folder, no permission).
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # not gzip, truncated, corrupt deflate stream
+        raise ValueError(f"{path}: not a valid gzip file ({type(exc).__name__}: {exc})") from exc
     if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08:
         raise ValueError(f"{path}: not an unsigned-byte IDX file (bad magic number {data[:4]!r})")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header ({len(data)} bytes for {ndim} dimension(s))")
     dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
@@ -93,6 +116,8 @@ def load_fashion_mnist(
 
     Raises:
         DatasetNotFoundError: when the files are missing (the message says how to install them).
+        DatasetCorruptError: when a file is present but unreadable (the message names it); a subclass of
+            both ``DatasetNotFoundError`` and ``ValueError``.
         ValueError: for a bad ``split`` or ``limit``.
     """
     if split not in _FILES:
@@ -104,11 +129,26 @@ def load_fashion_mnist(
     img_path, lbl_path = _find(r, img_stem), _find(r, lbl_stem)
     if img_path is None or lbl_path is None:
         raise DatasetNotFoundError(FASHION_MNIST_HINT.format(where=r))
-    images = read_idx(img_path)
-    labels = read_idx(lbl_path)
+    images, labels = _read_checked(img_path, 3), _read_checked(lbl_path, 1)
+    if len(images) != len(labels):
+        raise DatasetCorruptError(FASHION_MNIST_CORRUPT_HINT.format(
+            error=f"{img_path} holds {len(images)} images but {lbl_path} holds {len(labels)} labels."))
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     return images.astype(np.float32) / 255.0, labels.astype(np.int64)
+
+
+def _read_checked(path: Path, ndim: int) -> NDArray[np.uint8]:
+    """read_idx, with any failure turned into a DatasetCorruptError naming the file."""
+    try:
+        data = read_idx(path)
+    except (ValueError, OSError) as exc:
+        error = str(exc) if str(path) in str(exc) else f"{path}: {type(exc).__name__}: {exc}"
+        raise DatasetCorruptError(FASHION_MNIST_CORRUPT_HINT.format(error=error.rstrip(".") + ".")) from exc
+    if data.ndim != ndim:
+        raise DatasetCorruptError(FASHION_MNIST_CORRUPT_HINT.format(
+            error=f"{path}: expected {ndim} dimension(s), found shape {data.shape}."))
+    return data
 
 
 def load_digits() -> tuple[NDArray[np.float32], NDArray[np.int64]]:
