@@ -63,6 +63,9 @@ _HUGE = -(2.0**1023)  # CI found these: arithmetic on such losses overflowed (a 
 @example((3.0 ** np.arange(12), np.r_[0.0, np.full(11, _HUGE)]))
 @example((2.0 ** np.arange(7), np.r_[np.full(6, _HUGE), 0.0]))
 @example((2.0 ** np.arange(7), np.r_[np.full(6, -_HUGE), 0.0]))
+@example((2.0 ** np.arange(30), np.r_[np.zeros(26), -1e150, -1e150, 0.0, 1.0]))
+@example((2.0 ** np.arange(30), np.r_[np.zeros(26), -1e100, -1e100, 0.0, 1.0]))
+@example((2.0 ** np.arange(30), np.r_[np.zeros(26), 1e100, -1e100, 0.0, 1.0]))
 def test_candidates_and_bounds_never_raise(curve):
     lrs, losses = curve
     cands = candidates(lrs, losses)

@@ -198,7 +198,8 @@ def _ragged_from(curve: Curve, first: int, i_lo: int, i_hi: int, factor: float) 
     if y.size < 3 or i_lo - first < 3:
         return None
     d2 = np.full(y.size, np.nan)
-    d2[1:-1] = y[:-2] - 2.0 * y[1:-1] + y[2:]
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf on a degenerate curve is just NaN here
+        d2[1:-1] = y[:-2] - 2.0 * y[1:-1] + y[2:]
     # local noise: running MAD of second differences (a smooth bend has a steady d2, noise has not)
     local = median_filter(np.abs(d2 - median_filter(d2, _RAGGED_WINDOW)), _RAGGED_WINDOW)
     base = local[first:i_lo]

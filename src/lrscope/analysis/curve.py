@@ -62,16 +62,16 @@ Z_HIGH = 25.0
 Z_MEDIUM = 10.0
 _DIVERGE_MEDIAN_WINDOW = 5
 _SWEEP_RTOL = 0.02
-#: Losses beyond this magnitude are read as non-finite: squaring or differencing them overflows
-#: float64, and no model reports them as a real loss (+huge -> +inf, a diverged point; -huge -> NaN).
-LOSS_LIMIT = 1e150
+#: Losses beyond this magnitude are read as non-finite: the smoother's weighted sums of their squares
+#: would overflow float64, and no model reports them as a real loss (+huge -> +inf, a diverged point; -huge -> NaN).
+LOSS_LIMIT = 1e100
 
 
 def validate_curve(lrs: ArrayLike, losses: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Check a recorded curve and return it as float64 arrays.
 
     NaN/inf *losses* are accepted: they are data (the sweep diverged), not malformed input.
-    A loss above ``+LOSS_LIMIT`` (1e150) is read as +inf and one below ``-LOSS_LIMIT`` as NaN:
+    A loss above ``+LOSS_LIMIT`` (1e100) is read as +inf and one below ``-LOSS_LIMIT`` as NaN:
     arithmetic on such values overflows, and no real loss is that large.
 
     Args:
