@@ -11,6 +11,8 @@ from lrscope.analysis import (
     Suggestion,
     available_rules,
     candidates,
+    loss_bounds,
+    metric_bounds,
     minimum,
     register_rule,
     slide,
@@ -324,6 +326,136 @@ def test_noise_wiggles_on_a_flat_bottom_are_not_candidates(seed):
 def test_candidates_of_a_flat_curve_is_one_abstention():
     (c,) = candidates(LRS, np.full(LRS.size, 1.0))
     assert not c.found and "flat" in c.reason
+
+
+# ------------------------------------------- the same synthetic curves through candidates and bounds
+#
+# candidates, loss_bounds and metric_bounds read the curve through the same preparation as the rules
+# (lrscope.analysis.curve.prepare_curve): where the curve says nothing they abstain with the very
+# reason a rule gives; where it says something, what they find lies inside the swept range.
+
+
+def _acc(u):
+    """An accuracy: sigmoid rise centred at 1e-3, falling again above 10**-1.5."""
+    return 0.1 + 0.8 / (1.0 + np.exp(-(u + 3) / 0.3)) - np.where(u > -1.5, 2.0 * (u + 1.5) ** 2, 0.0)
+
+
+def _read(reader, lrs, y, **kw):
+    """(found, [LRs found], reason) from a candidates list or a Bounds, checking the shape of either."""
+    if reader == "candidates":
+        cands = candidates(lrs, y, **kw)
+        assert cands and all(c.method == "candidates" for c in cands)
+        if not cands[0].found:
+            assert len(cands) == 1 and cands[0].lr is None and cands[0].index is None
+            return False, [], cands[0].reason
+        assert all(c.found for c in cands)
+        return True, [c.lr for c in cands], "; ".join(c.reason for c in cands)
+    if reader == "loss_bounds":
+        b = loss_bounds(lrs, y, **kw)
+    elif reader == "metric_bounds":  # a metric whose lower values are better: a validation loss
+        b = metric_bounds(lrs, y, higher_is_better=False, **kw)
+    else:  # "metric_bounds(accuracy)": the same curve as an accuracy, mirrored
+        b = metric_bounds(lrs, -np.asarray(y, dtype=np.float64), **kw)
+    assert b.method == ("loss" if reader == "loss_bounds" else "metric")
+    if not b.found:
+        assert b.base_lr is None and b.max_lr is None
+        return False, [], b.reason
+    assert b.base_lr < b.max_lr
+    return True, [b.base_lr, b.max_lr], b.reason
+
+
+# metric_bounds does not cut at a multiple of the best value unless asked (its docstring); asked for the
+# stop rule's cut it reads a curve exactly as the rules do
+READERS = ["candidates", "loss_bounds", "metric_bounds", "metric_bounds(accuracy)"]
+SAME_AS_RULES = {"diverge_threshold": 4.0}
+
+
+def _same_reason(reader, reason, rule_reason):
+    if reader == "metric_bounds(accuracy)":  # the abstention speaks of the metric's shortfall, not a loss
+        rule_reason = rule_reason.replace("the loss", "the metric's shortfall")
+    assert reason == rule_reason
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_diverging_at_step_3_candidates_and_bounds_abstain_with_the_rules_reason(reader):
+    lrs = np.logspace(-3, 0, 7)
+    y = [1.0, 0.9, 0.8, 50.0, 500.0, np.nan, np.nan]
+    kw = SAME_AS_RULES if reader.startswith("metric") else {}
+    found, _, reason = _read(reader, lrs, y, **kw)
+    assert not found and "diverged at step 3" in reason
+    _same_reason(reader, reason, valley(lrs, y).reason)
+
+
+def test_metric_bounds_do_not_cut_a_diverging_metric_unless_asked():
+    # by default a metric is not cut at 4x its best, so "diverged" is not the reason; it still abstains
+    # (five points, the last two far off the others, say nothing)
+    lrs = np.logspace(-3, 0, 7)
+    b = metric_bounds(lrs, [1.0, 0.9, 0.8, 50.0, 500.0, np.nan, np.nan], higher_is_better=False)
+    assert not b.found and b.reason and "diverged" not in b.reason
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_nan_from_step_3_candidates_and_bounds_abstain_with_the_rules_reason(reader):
+    lrs = np.logspace(-3, 0, 8)
+    y = [1.0, 0.9, 0.8] + [np.nan] * 5
+    found, _, reason = _read(reader, lrs, y)
+    assert not found and "non-finite" in reason and "step 3" in reason
+    _same_reason(reader, reason, valley(lrs, y).reason)
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_non_finite_candidates_and_bounds_abstain(reader, bad):
+    y = np.full(LRS.size, bad)
+    found, _, reason = _read(reader, LRS, y)
+    assert not found and "non-finite" in reason
+    _same_reason(reader, reason, valley(LRS, y).reason)
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("seed", range(8))
+def test_pure_noise_candidates_and_bounds_abstain(reader, seed):
+    # the rules' noise test (default min_z=4) applies to these too: none of these noise curves passes it
+    y = noisy(np.full(LRS.size, 2.0), 0.1, seed)
+    found, lr_found, reason = _read(reader, LRS, y)
+    assert not found, (lr_found, reason)
+    assert "indistinguishable from noise" in reason
+    _same_reason(reader, reason, valley(LRS, y).reason)
+
+
+@pytest.mark.parametrize(
+    ("reader", "curve"),
+    [
+        ("candidates", tanh_curve()),
+        ("candidates", two_valleys()),
+        ("loss_bounds", tanh_curve()),
+        ("metric_bounds", tanh_curve()),
+        ("metric_bounds(accuracy)", -_acc(U)),  # _read mirrors it back: the accuracy itself is read
+    ],
+    ids=["candidates-tanh", "candidates-two-valleys", "loss_bounds", "metric_bounds-val-loss", "metric_bounds-accuracy"],
+)
+@pytest.mark.parametrize("gap", [[60], [120, 121], [60, 120, 121]], ids=["one", "two-in-a-row", "three"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_in_the_middle_does_not_poison_candidates_or_bounds(reader, curve, gap, bad):
+    # runs of non-finite values no longer than max_gap (2) are missing points: the answer barely moves
+    y_gap = curve.copy()
+    y_gap[gap] = bad
+    found, lrs_clean, _ = _read(reader, LRS, curve)
+    found_gap, lrs_gap, reason = _read(reader, LRS, y_gap)
+    assert found and found_gap, reason
+    assert all(LRS[0] <= lr <= LRS[-1] for lr in lrs_gap)
+    assert len(lrs_gap) == len(lrs_clean)
+    np.testing.assert_allclose(np.log10(lrs_gap), np.log10(lrs_clean), rtol=0, atol=0.05)
+
+
+def test_candidates_stop_at_the_divergence():
+    # a deeper basin beyond a blow-up is not read: the curve ends where it diverged
+    y = two_valleys(depth2=1.5)
+    y[(U > -3.2) & (U < -2.8)] = 50.0
+    assert -2.0 in [round(math.log10(c.lr), 1) for c in candidates(LRS, y, diverge_threshold=None)]  # control: uncut
+    cands = candidates(LRS, y)
+    assert [round(math.log10(c.lr), 1) for c in cands] == [-4.0]
+    assert "diverged" in cands[0].details["end_reason"]
 
 
 # ----------------------------------------------------------------------------------- registry

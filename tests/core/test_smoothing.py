@@ -1,9 +1,12 @@
 """Smoothers: exact values from independent formulas, and the NaN / spike / lag behaviour."""
 
 import math
+import statistics
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrscope.analysis import ema, hampel, local_linear, median_filter, noise_sigma, robust_ema, smooth_log_lr
 from lrscope.analysis.smoothing import default_bandwidth
@@ -88,6 +91,84 @@ class TestRobust:
     def test_bad_arguments(self, kw):
         with pytest.raises(ValueError, match=next(iter(kw))):
             hampel([1.0, 2.0], **kw)
+
+
+def _hampel_causal_reference(x, window=7, n_sigmas=3.0):
+    """The documented Hampel rule with trailing windows, by explicit loops over the finite values."""
+    out = []
+    for i, v in enumerate(x):
+        win = [u for u in x[max(0, i - window + 1) : i + 1] if math.isfinite(u)]
+        if not math.isfinite(v) or not win:
+            out.append(v)
+            continue
+        m = statistics.median(win)
+        mad = statistics.median([abs(u - m) for u in win])
+        out.append(m if abs(v - m) > n_sigmas * 1.4826 * mad else v)
+    return out
+
+
+BAD = [math.nan, math.inf, -math.inf]
+
+
+class TestRobustEmaNonFinite:
+    """robust_ema = ema(causal hampel(losses)): a NaN/inf loss is skipped (NaN out, not counted) and
+    never reaches a later point, neither through the Hampel windows nor through the average."""
+
+    @pytest.mark.parametrize("bad", BAD)
+    def test_non_finite_is_nan_there_and_spikes_after_it_are_still_removed(self, bad):
+        x = np.ones(20)
+        x[[5, 6]] = bad  # inside the trailing windows of the spike below
+        x[9] = 1000.0
+        out = robust_ema(x)
+        assert np.isnan(out[[5, 6]]).all()
+        np.testing.assert_allclose(np.delete(out, [5, 6]), 1.0, rtol=1e-12)  # the spike at 9 is gone
+
+    @pytest.mark.parametrize("bad", BAD)
+    def test_leading_non_finite_then_the_first_finite_loss_exactly(self, bad):
+        out = robust_ema([bad, bad, 2.0, 3.0], beta=0.5)
+        assert np.isnan(out[:2]).all()
+        assert out[2] == 2.0  # n counts finite losses only: the first one is returned exactly
+        assert out[3] == pytest.approx((0.5 * 2.0 + 3.0) / 1.5, rel=1e-15)
+
+    @pytest.mark.parametrize("bad", BAD)
+    def test_a_gap_longer_than_the_window_keeps_the_average_going(self, bad):
+        # the average neither restarts nor decays over the gap: it is the finite losses' EMA
+        x = [1.0, 2.0, 3.0] + [bad] * 10 + [4.0, 5.0]
+        out = robust_ema(x, beta=0.5)
+        assert np.isnan(out[3:13]).all()
+        expected = _ema_reference([1.0, 2.0, 3.0, 4.0, 5.0], 0.5)
+        np.testing.assert_allclose(np.r_[out[:3], out[13:]], expected, rtol=1e-14)
+
+    def test_plain_ema_is_not_poisoned_by_inf_either(self):
+        out = ema([1.0, np.inf, -np.inf, 3.0], beta=0.5)
+        assert np.isnan(out[1:3]).all()
+        assert out[3] == pytest.approx((0.5 * 1.0 + 3.0) / 1.5, rel=1e-15)
+
+    @given(
+        st.lists(
+            st.floats(-1e3, 1e3) | st.integers(-3, 3).map(float) | st.sampled_from(BAD),  # small ints: ties, MAD = 0
+            max_size=60,
+        ),
+        st.sampled_from([0.0, 0.5, 0.9, 0.98]),
+        st.integers(1, 9),
+    )
+    def test_matches_the_documented_composition_exactly(self, x, beta, window):
+        out = robust_ema(x, beta=beta, window=window)
+        bad = ~np.isfinite(np.asarray(x, dtype=np.float64))
+        np.testing.assert_array_equal(np.isnan(out), bad)  # NaN exactly at the non-finite losses
+        expected = np.array(_ema_reference(_hampel_causal_reference(x, window), beta))
+        np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-9)
+
+    @given(
+        st.lists(st.floats(-1e3, 1e3) | st.sampled_from(BAD), min_size=1, max_size=60),
+        st.lists(st.sampled_from(BAD), min_size=60, max_size=60),
+        st.integers(0, 60),
+    )
+    def test_which_non_finite_value_it_was_does_not_matter_and_the_future_does_not_either(self, x, other, k):
+        out = robust_ema(x)
+        swapped = [o if not math.isfinite(v) else v for v, o in zip(x, other)]
+        np.testing.assert_array_equal(robust_ema(swapped), out)
+        np.testing.assert_array_equal(robust_ema(x[:k]), out[:k])  # causal
 
 
 class TestLocalLinear:
