@@ -343,8 +343,11 @@ def plot_result(
         i = names.index(next(n for n in names if suggestions[n] is s))
         col = f"C{(i % 9) + 1}"
         y = _curve_y_at(lrs, smooth, s)
-        ax.plot([s.lr], [y], linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=8, color=col,
-                markeredgecolor="black", markeredgewidth=0.6, zorder=5, gid=f"suggestion:{s.method}")
+        is_default = s.method == default
+        # the default's marker is larger and on top: where two rules agree it stays visible
+        ax.plot([s.lr], [y], linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=11 if is_default else 8,
+                color=col, markeredgecolor="black", markeredgewidth=0.9 if is_default else 0.6,
+                zorder=5.5 if is_default else 5, gid=f"suggestion:{s.method}")
         ha = "right" if k in level and k in right else "left"
         ax.annotate(
             f"{s.method} {_fmt_lr(s.lr)}",

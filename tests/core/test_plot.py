@@ -400,3 +400,22 @@ def test_missing_matplotlib_gives_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'lrscope\[plot\]'"):
         P.plot_result(curve())
+
+
+def test_the_default_rules_marker_stays_on_top_where_rules_agree():
+    import numpy as np
+
+    from lrscope.analysis import DEFAULT_METHOD
+    from lrscope.analysis.types import Suggestion
+    from lrscope.plot import plot_result
+    from lrscope.result import RangeTestResult
+
+    lrs = np.geomspace(1e-5, 1.0, 80)
+    x = np.log10(lrs)
+    r = RangeTestResult(lrs=lrs, losses=2.3 - 1.5 / (1 + np.exp(-(x + 2.5) * 3)))
+    same = {DEFAULT_METHOD: Suggestion(DEFAULT_METHOD, 0.01, None, "a"), "minimum": Suggestion("minimum", 0.01, None, "b")}
+    ax = plot_result(r, suggestions=same)
+    marks = {ln.get_gid(): ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("suggestion:")}
+    top, other = marks[f"suggestion:{DEFAULT_METHOD}"], marks["suggestion:minimum"]
+    assert top.get_zorder() > other.get_zorder() and top.get_markersize() > other.get_markersize()
+    ax.figure.clf()
