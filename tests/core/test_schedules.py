@@ -381,3 +381,18 @@ def test_from_bounds_names_the_bounds_the_user_passed(kind, base, peak, kw, matc
 
     with pytest.raises(ValueError, match=match):
         from_bounds(kind, base, peak, **kw)
+
+
+@pytest.mark.parametrize("kind", ["triangular", "triangular2", "exp_range", "welch", "hann"])
+def test_from_bounds_cyclic_accepts_base_lr_zero_like_cyclic(kind):
+    from lrscope.schedules import from_bounds
+
+    assert Cyclic(0.0, 0.01, step_size_up=4)(4) == 0.01
+    assert from_bounds(kind, 0.0, 0.01, step_size_up=4)(0) == 0.0
+
+
+def test_from_bounds_one_cycle_names_base_lr_when_its_ratio_overflows():
+    from lrscope.schedules import from_bounds
+
+    with pytest.raises(ValueError, match=r"Argument `base_lr` is too small for one_cycle.*base_lr=1e-310"):
+        from_bounds("one_cycle", base_lr=1e-310, max_lr=0.1, total_steps=100)

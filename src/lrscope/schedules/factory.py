@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from lrscope.schedules.base import Schedule, check_choice, check_order, check_positive
@@ -72,8 +73,15 @@ def from_bounds(kind: ScheduleKind, base_lr: float | None, max_lr: float, **kwar
     if base_lr is not None:
         # the bounds are checked here, under their own names, before a schedule derives its own
         # arguments from them (one_cycle's div_factor = max_lr / base_lr, cosine's eta_min = base_lr)
-        check_positive("base_lr", base_lr, allow_zero=kind in ("cosine", "sgdr"))
+        # 0 is a legal floor where the schedule takes base_lr as such (Cyclic, eta_min); one_cycle
+        # divides by it
+        check_positive("base_lr", base_lr, allow_zero=kind != "one_cycle")
         check_order("base_lr", base_lr, "max_lr", max_lr)
+        if kind == "one_cycle" and not math.isfinite(max_lr / base_lr):
+            raise ValueError(
+                "Argument `base_lr` is too small for one_cycle: max_lr / base_lr (its div_factor) overflows. "
+                f"Received: base_lr={base_lr!r}, max_lr={max_lr!r}"
+            )
     if kind in ("triangular", "triangular2", "exp_range", "welch", "hann"):
         if base_lr is None:
             raise ValueError(f"Argument `base_lr` is required for kind={kind!r}. Received: base_lr=None")
