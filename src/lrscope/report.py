@@ -13,10 +13,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:  # pragma: no cover
     from lrscope.result import RangeTestResult
 
-__all__ = ["format_table", "html_report", "result_html", "result_png", "suggestion_rows"]
+__all__ = ["bounds_rows", "format_table", "html_report", "result_html", "result_png", "suggestion_rows"]
 
 
 def _default_method() -> str | None:
@@ -56,6 +58,31 @@ def suggestion_rows(result: RangeTestResult, *, source: str = "auto", methods: S
                 "default": name == default,
             }
         )
+    return rows
+
+
+def bounds_rows(result: RangeTestResult) -> list[dict[str, Any]]:
+    """The cyclical-schedule bounds a run gives: from the loss curve the suggestions read (what
+    ``lrscope schedule`` uses by default) and, when a metric was recorded, from the metric curve
+    (what the metric plot shades). Each row: ``curve``, ``source``, ``found``, ``base_lr``, ``max_lr``,
+    ``reason``."""
+    rows: list[dict[str, Any]] = []
+    if len(result) < 2:
+        return rows
+    vl = result.val_losses
+    src = "val_loss" if vl is not None and np.count_nonzero(~np.isnan(vl)) >= 2 else "loss"
+    wanted = [("validation loss" if src == "val_loss" else "loss", src)]
+    if result.metrics:
+        wanted.append((next(iter(result.metrics)), "metric"))
+    for curve, source in wanted:
+        try:
+            b = result.bounds(source)  # type: ignore[arg-type]
+        except ValueError as exc:
+            rows.append({"curve": curve, "source": source, "found": False, "base_lr": None, "max_lr": None,
+                         "reason": str(exc)})
+            continue
+        rows.append({"curve": curve, "source": source, "found": b.found, "base_lr": b.base_lr, "max_lr": b.max_lr,
+                     "reason": b.reason})
     return rows
 
 
@@ -199,6 +226,13 @@ def html_report(
         body.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in all_notes) + "</ul>")
     body.append("<h2>Suggestions</h2>")
     body.append(_rows_html(rows))
+    brows = bounds_rows(result)
+    if brows:
+        body.append("<h2>Bounds for cyclical schedules</h2><table><tr><th>curve</th><th>base_lr</th><th>max_lr</th>"
+                    "<th>reason</th></tr>" + "".join(
+                        f"<tr><td>{html.escape(r['curve'])}</td>"
+                        + (f"<td>{r['base_lr']:.3g}</td><td>{r['max_lr']:.3g}</td>" if r["found"] else "<td colspan=2>none</td>")
+                        + f"<td>{html.escape(r['reason'])}</td></tr>" for r in brows) + "</table>")
     for caption, png in images.items():
         body.append(f"<figure>{_img(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>")
     body.append("<h2>Run</h2><dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"

@@ -206,26 +206,15 @@ def _auto_source(result: Any) -> str:
 def _bounds_line(result: Any) -> str:
     """The cyclical bounds from the loss curve (what ``lrscope schedule`` uses by default), and from
     the recorded metric when there is one (what the metric plot shades)."""
-    src = _auto_source(result)
-    curve = "validation-loss" if src == "val_loss" else "loss"
+    from lrscope.report import bounds_rows
+
     lines = []
-    try:
-        b = result.bounds(src)
-    except (ValueError, AttributeError) as exc:
-        lines.append(f"Bounds for cyclical schedules ({curve} curve): none ({exc})")
-    else:
-        lines.append(f"Bounds for cyclical schedules ({curve} curve): "
-                     + (f"base_lr={b.base_lr:.3g}, max_lr={b.max_lr:.3g}" if b.found else f"none ({b.reason})"))
-    if result.metrics and len(result) >= 2:
-        name = next(iter(result.metrics))
-        try:
-            m = result.bounds("metric")
-        except (ValueError, AttributeError) as exc:
-            lines.append(f"Bounds from the {name} curve: none ({exc})")
-        else:
-            lines.append(f"Bounds from the {name} curve (--bounds metric): "
-                         + (f"base_lr={m.base_lr:.3g}, max_lr={m.max_lr:.3g}" if m.found else f"none ({m.reason})"))
-    return "\n".join(lines)
+    for r in bounds_rows(result):
+        head = (f"Bounds from the {r['curve']} curve (--bounds metric)" if r["source"] == "metric"
+                else f"Bounds for cyclical schedules ({r['curve']} curve)")
+        lines.append(f"{head}: " + (f"base_lr={r['base_lr']:.3g}, max_lr={r['max_lr']:.3g}" if r["found"]
+                                    else f"none ({r['reason']})"))
+    return "\n".join(lines) or "Bounds for cyclical schedules: none (fewer than 2 steps recorded)"
 
 
 def _run_summary(result: Any) -> str:
