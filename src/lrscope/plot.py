@@ -571,6 +571,18 @@ def _bounds_source(b: Bounds, name: str) -> str:
     return name if b.method == "metric" else b.method
 
 
+def _run_labels(results: Sequence[RangeTestResult], labels: Sequence[str] | None) -> Sequence[str]:
+    """The legend labels of several runs (default "run 1", "run 2", ...), checked against the runs."""
+    if not results:
+        raise ValueError("Argument `results` must hold at least one run. Received: results=[]")
+    if labels is None:
+        return [f"run {i + 1}" for i in range(len(results))]
+    if len(labels) != len(results):
+        raise ValueError(f"Argument `labels` must have one label per run. Received: {len(labels)} labels "
+                         f"for {len(results)} runs")
+    return labels
+
+
 def plot_metric_runs(
     results: Sequence[RangeTestResult],
     labels: Sequence[str] | None = None,
@@ -602,13 +614,7 @@ def plot_metric_runs(
     Raises:
         ValueError: for no runs, a label count that does not match, or a run without the metric.
     """
-    if not results:
-        raise ValueError("Argument `results` must hold at least one run. Received: results=[]")
-    if labels is None:
-        labels = [f"run {i + 1}" for i in range(len(results))]
-    if len(labels) != len(results):
-        raise ValueError(f"Argument `labels` must have one label per run. Received: {len(labels)} labels "
-                         f"for {len(results)} runs")
+    labels = _run_labels(results, labels)
     names = []
     for r, lab in zip(results, labels):
         try:
@@ -678,13 +684,7 @@ def plot_runs(
     Returns:
         The Axes drawn on.
     """
-    if not results:
-        raise ValueError("Argument `results` must hold at least one run. Received: results=[]")
-    if labels is None:
-        labels = [f"run {i + 1}" for i in range(len(results))]
-    if len(labels) != len(results):
-        raise ValueError(f"Argument `labels` must have one label per run. Received: {len(labels)} labels "
-                         f"for {len(results)} runs")
+    labels = _run_labels(results, labels)
     if len(results) == 1:
         return plot_result(results[0], ax=ax, source=source, smoothing=smoothing, beta=beta, log_x=log_x, label=labels[0],
                            methods=None if method is None else ([method] if method else []))

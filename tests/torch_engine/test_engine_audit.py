@@ -35,6 +35,17 @@ def every_update_bar(monkeypatch):
     monkeypatch.setattr(tqdm_auto, "tqdm", EveryUpdate)
 
 
+def nan_on_call(k: int):
+    """A cross-entropy loss that turns NaN on its k-th call, and the dict counting its calls."""
+    calls = {"n": 0}
+
+    def loss_fn(out, y):
+        calls["n"] += 1
+        return CE(out, y) * (math.nan if calls["n"] == k else 1.0)
+
+    return loss_fn, calls
+
+
 def renders(err: str) -> list[str]:
     """The bar's successive renders in captured stderr (tqdm redraws after a carriage return)."""
     return [r for r in re.split(r"[\r\n]", err) if "LR range test" in r]
@@ -186,11 +197,7 @@ def test_progress_bar_shows_the_lr_and_loss_of_the_points_it_counts(data, capsys
 def test_progress_bar_after_a_divergence_stop_shows_the_last_recorded_lr(data, capsys, every_update_bar):
     model = linear_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    calls = {"n": 0}
-
-    def loss_fn(out, y):
-        calls["n"] += 1
-        return CE(out, y) * (math.nan if calls["n"] == 3 else 1.0)
+    loss_fn, calls = nan_on_call(3)
 
     res = range_test(model, opt, data, loss_fn, num_steps=12, start_lr=1e-4, end_lr=1e-2, chunk_size=8, progress=True)
     assert res.stop_reason == "non-finite loss" and len(res) == 3
@@ -244,11 +251,7 @@ def test_restore_false_keeps_training_at_most_to_the_chunk_boundary_after_a_nan(
     """The documented contract: without restore, the steps up to the end of the NaN's chunk have run."""
     model = linear_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    calls = {"n": 0}
-
-    def loss_fn(out, y):
-        calls["n"] += 1
-        return CE(out, y) * (math.nan if calls["n"] == 3 else 1.0)
+    loss_fn, calls = nan_on_call(3)
 
     res = range_test(model, opt, data, loss_fn, num_steps=20, restore=False, chunk_size=chunk_size)
     assert res.stop_reason == "non-finite loss" and len(res) == 3

@@ -207,7 +207,6 @@ def verify_suggestion(
     def trial(lr: float) -> float:
         nonlocal steps
         tail = max(1, trial_steps // 3)
-        losses: list[torch.Tensor] = []
         every: list[torch.Tensor] = []
         with preserve_state(model, optimizer, storage=storage):  # type: ignore[arg-type]
             for g, r in zip(optimizer.param_groups, ratios):
@@ -220,17 +219,16 @@ def verify_suggestion(
                 optimizer.step()
                 steps += 1
                 every.append(loss.detach())
-                if i >= trial_steps - tail:
-                    losses.append(loss.detach())
-                if i % 16 == 15 and not bool(torch.isfinite(loss.detach())):
+                if i % 16 == 15 and not bool(torch.isfinite(every[-1])):
                     break  # diverged: no point in going on
-            if val_batches is not None and all(bool(torch.isfinite(v)) for v in losses[-1:]):
+            # one host transfer per trial, not per step; the score reads the last third of it
+            trial_losses[lr] = torch.stack(every).double().cpu().tolist() if every else []
+            scored = trial_losses[lr][trial_steps - tail :]
+            if val_batches is not None and all(math.isfinite(v) for v in scored[-1:]):
                 model.eval()
                 with torch.no_grad():
-                    losses = [forward_loss(b).detach() for b in val_batches]
-            value = float(torch.stack(losses).double().mean()) if losses else math.inf
-        # one host transfer per trial, not per step
-        trial_losses[lr] = torch.stack(every).double().cpu().tolist() if every else []
+                    scored = [float(forward_loss(b).detach().double()) for b in val_batches]
+            value = sum(scored) / len(scored) if scored else math.inf
         return value if math.isfinite(value) else math.inf
 
     half = num_candidates // 2
