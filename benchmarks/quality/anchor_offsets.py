@@ -88,13 +88,15 @@ def main() -> int:
     print("| anchor | best shift on all tasks (decades) | in band, in-sample | in band, leave-one-task-out | LOTO folds' shifts |")
     print("|---|---|---|---|---|")
     every = {}
-    for n in names + ["any anchor (chosen with its shift)"]:
+    groups = {"any level crossing (chosen with its shift)": [n for n in names if n.endswith("of the fall")],
+              "any anchor (chosen with its shift)": names}
+    for n in names + list(groups):
         if n in names:
             cells = {s: {t: [cell(t, int(round(LATTICE * anchors[(t, o)][n])) + s) for o in range(3)] for t in tasks}
                      for s in SHIFTS}
             every.update({(n, s): c for s, c in cells.items()})
         else:
-            cells = every
+            cells = {key: c for key, c in every.items() if key[0] in groups[n]}
 
         def choose(ts):
             return max(cells, key=lambda s: _key([c for t in ts for c in cells[s][t]]))

@@ -10,11 +10,16 @@
   fastai ``callback/schedule.py`` v2.7 on our sweep with fastai's defaults (1e-7 -> 10 in 100 steps,
   loss smoothed by the bias-corrected EMA beta=0.98, stop when it exceeds 4x its best, then
   ``lrs[num_it//10:-5]``); rules ``valley`` (its default), ``steep``, ``slide``, ``minimum`` (/10).
-* Lightning ``Tuner.lr_find`` (not installed): **reimplemented** from ``pytorch_lightning/tuner/
-  lr_finder.py`` (2.x) on a 1e-8 -> 1, 100-step sweep: EMA beta=0.98 whose bias correction uses
-  ``global_step + 1`` after the step (one too many: the first smoothed loss is about half the
-  first loss), early stop at 4x best after step 1, ``suggestion()`` = ``argmin(np.gradient(loss))``
-  against the index over ``[10:-1]``.
+* Lightning ``Tuner.lr_find`` (``pip install pytorch-lightning``): the **real package**
+  (:func:`lightning_real`, its defaults: 1e-8 -> 1, 100 steps, early stop at 4x best) and its own
+  ``suggestion()``. Its current releases (2.5.6, 2.6.6) take the steepest point of the smoothed
+  loss against the *LR* (``torch.gradient(losses, spacing=[lrs])``), which on an exponential sweep
+  puts the suggestion among the noise of the smallest LRs. Earlier 2.x releases took the gradient
+  against the step index; :func:`lightning_suggestion` **reimplements** that rule on our 1e-8 -> 1,
+  100-step sweep (EMA beta=0.98 whose bias correction uses ``global_step + 1`` after the step — one
+  too many: the first smoothed loss is about half the first loss — early stop at 4x best after
+  step 1, ``argmin(np.gradient(loss))`` against the index over ``[10:-1]``), labelled "(reimpl.,
+  earlier 2.x rule)".
 """
 
 from __future__ import annotations
@@ -184,3 +189,60 @@ def tlf_real(task, order: int, init_seed: int = 0, num_iter: int = 100, end_lr: 
     finder.reset()
     n = len(finder.history["lr"])
     return {"lr": None if lr is None else float(lr), "steps": n, "seconds": secs}
+
+
+def have_lightning() -> bool:
+    try:
+        import pytorch_lightning  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def lightning_real(task, order: int, init_seed: int = 0, num_training: int = 100) -> dict:
+    """Run the real Lightning ``Tuner.lr_find`` on its defaults (1e-8 -> 1, 100 steps, early stop
+    at 4x) and take ``suggestion()``; same init and data order as our sweeps
+    (``pip install pytorch-lightning``)."""
+    import logging
+    import tempfile
+    import time
+    import warnings
+
+    import pytorch_lightning as pl
+    from pytorch_lightning.tuner import Tuner
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = task.model(init_seed)
+            self.lr = 1e-3  # lr_find sweeps and then sets this attribute
+
+        def forward(self, x):
+            return self.net(x)
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return task.loss_fn(self.net(x), y)
+
+        def configure_optimizers(self):
+            return task.make_optimizer(self.net.parameters(), self.lr)
+
+    it = task.batches(1000 + order)
+    batches = [next(it) for _ in range(num_training)]
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False)
+    module = Module()
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp,
+                             max_epochs=1, num_sanity_val_steps=0)
+        t0 = time.perf_counter()
+        finder = Tuner(trainer).lr_find(module, train_dataloaders=loader, min_lr=1e-8, max_lr=1.0,
+                                        num_training=num_training, early_stop_threshold=4.0, update_attr=False)
+        secs = time.perf_counter() - t0
+    lr = finder.suggestion()
+    return {"lr": None if lr is None else float(lr), "steps": len(finder.results["lr"]), "seconds": secs,
+            "version": pl.__version__, "lrs": [float(v) for v in finder.results["lr"]],
+            "smoothed_losses": [float(v) for v in finder.results["loss"]]}

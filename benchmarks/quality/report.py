@@ -34,7 +34,8 @@ PUBLISHED = [
     "fastai steep (reimpl.)",
     "fastai slide (reimpl.)",
     "fastai minimum/10 (reimpl.)",
-    "Lightning suggestion (reimpl.)",
+    "Lightning suggestion (package)",
+    "Lightning suggestion (reimpl., earlier 2.x rule)",
     "no finder (conventional LR)",
 ]
 #: our rules whose shipped constants were chosen on (part of) this suite: no "no tuning" label

@@ -8,7 +8,8 @@ Per task and data order (``SWEEP_ORDERS``; model init = seed 0 for every sweep):
   default on a short 40-step sweep;
 * verified: :func:`lrscope.torch.verify.verify_suggestion` around each distinct centre a family
   configuration gives (cached per centre), trials of 10 % of the task's budget;
-* fastai (reimpl.), Lightning (reimpl.), torch-lr-finder (the real package) — see ``published.py``;
+* fastai (reimpl.), Lightning (the real package, and the earlier 2.x rule reimpl.), torch-lr-finder (the real
+  package) — see ``published.py``;
 * no finder: the conventional LR (SGD 0.01, Adam 1e-3).
 
 Each suggestion is snapped to the 1/8-decade lattice and trained with the task's budget on the
@@ -117,6 +118,22 @@ def _verified(task: Task, order: int, center: float) -> dict:
     return out
 
 
+LIGHTNING_REIMPL = "Lightning suggestion (reimpl., earlier 2.x rule)"
+LIGHTNING_PACKAGE = "Lightning suggestion (package)"
+
+
+def _lightning(task: Task, order: int) -> dict | None:
+    """The real Lightning ``Tuner.lr_find`` + ``suggestion()`` (cached); None when not installed."""
+    path = CACHE / task.name / f"lightning_o{order}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    if not published.have_lightning():
+        return None
+    out = published.lightning_real(task, order)
+    _atomic_json(path, out)
+    return out
+
+
 def _tlf(task: Task, order: int) -> dict:
     path = CACHE / task.name / f"tlf_o{order}.json"
     if path.is_file():
@@ -186,8 +203,10 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
         out[name] = {"lr": lr, "steps": fa_steps, "seconds": sw["seconds"] * fa_steps / max(1, len(sw["losses"]))}
     lw = raw_sweep(task, order, 1e-8, 1.0, 100)
     l_lr, l_steps = published.lightning_suggestion(lw)
-    out["Lightning suggestion (reimpl.)"] = {"lr": l_lr, "steps": l_steps,
-                                            "seconds": lw["seconds"] * l_steps / max(1, len(lw["losses"]))}
+    out[LIGHTNING_REIMPL] = {"lr": l_lr, "steps": l_steps, "seconds": lw["seconds"] * l_steps / max(1, len(lw["losses"]))}
+    lt = _lightning(task, order)
+    if lt is not None:
+        out[LIGHTNING_PACKAGE] = {"lr": lt["lr"], "steps": lt["steps"], "seconds": lt["seconds"]}
     t = _tlf(task, order)
     out[t["label"]] = {"lr": t["lr"], "steps": t["steps"], "seconds": t["seconds"]}
     out["no finder (conventional LR)"] = {"lr": task.default_lr, "steps": 0, "seconds": 0.0}
