@@ -19,8 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.quality.score import DEFAULT_FAMILY, FAMILY, FLOOR_FAMILY_ALL, ONE_CYCLE_FAMILY, SHRINKS, TOLERANCES
-from benchmarks.quality.tasks import CONSTANT_TASKS, ONE_CYCLE_TASKS, TASKS
+from benchmarks.quality.score import (
+    DEFAULT_FAMILY,
+    FAMILY,
+    FLOOR_FAMILY_ALL,
+    NOISE_SHRINK_ROW,
+    NOISY_Z_OPTIONS,
+    ONE_CYCLE_FAMILY,
+    PREVIOUS_VERIFIED,
+    SHRINKS,
+    TOLERANCES,
+    VERIFIED_DEFAULT,
+)
+from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH_TASKS, ONE_CYCLE_TASKS, TASKS
 from benchmarks.quality.train import CACHE, RunCache, grid_summary, ground_truth, regret, tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,7 +218,7 @@ def headline_table(rows):
     return "\n".join(lines)
 
 
-def task_table(ev, grids, tasks, fixed, family_rows):
+def task_table(ev, grids, tasks, fixed, family_rows, fresh: bool = False):
     lines = [
         "| task | rule | suggested LR: median (spread max/min) | metric | regret (mean) | in band | in band, LOTO | "
         "worst regret | cost: steps | cost: seconds | cost: full runs |",
@@ -230,6 +241,8 @@ def task_table(ev, grids, tasks, fixed, family_rows):
                 inband, lo = f"{ins}/{len(cells)}", f"{s['in_band']}/{len(cells)}"
             else:
                 inband, lo = f"{s['in_band']}/{len(cells)}", "(chosen here)" if rule in CHOSEN_HERE else "(no tuning)"
+                if fresh:
+                    lo = "(nothing chosen on fresh tasks)"
             sp = "—" if not math.isfinite(s["spread"]) else f"{s['spread']:.1f}×"
             metric = float(np.mean([c["metric"] for c in cells])) if all(math.isfinite(c["metric"]) for c in cells) else math.inf
             mreg = float(np.mean([c["regret"] for c in cells]))
@@ -238,6 +251,47 @@ def task_table(ev, grids, tasks, fixed, family_rows):
                 f"| {t} | {label} | {_fmt_lr(s['median_lr'])} ({sp}){ab} | {metric:.4g} | {_fmt_reg(mreg)} | {inband} | {lo} | "
                 f"{_fmt_reg(s['worst'])} | {s['steps']:.0f} | {s['seconds']:.2f} | {s['steps'] / task.budget:.2f} |"
             )
+    return "\n".join(lines)
+
+
+#: how the fresh-task table names the verified rows
+FRESH_LABELS = {
+    PREVIOUS_VERIFIED: "lrscope verified, previous default (centre at 35 % of the fall, shrink 0.5): expectation 2",
+    NOISE_SHRINK_ROW: "lrscope verified, previous centre + noise-dependent shrink: expectation 3, as stated",
+    VERIFIED_DEFAULT: "lrscope verified as shipped now (centre at 50 % of the fall, noise-dependent shrink)",
+}
+
+
+def fresh_table(rows):
+    """Fresh tasks: every rule as shipped or published, nothing chosen on these tasks."""
+    lines = [
+        "| rule | in band | mean regret | worst regret | largest spread across data orders | abstained | cost (full runs, mean) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sp = "—" if not math.isfinite(r["spread"]) else f"{r['spread']:.1f}×"
+        lines.append(f"| {FRESH_LABELS.get(r['rule'], r['rule'])} | {r['in']}/{r['n']} ({100 * r['in'] / r['n']:.0f}%) | "
+                     f"{_fmt_reg(r['mean_regret'])} | {_fmt_reg(r['worst'])} | {sp} | {r['abstained']} | {r['runs']:.2f} |")
+    return "\n".join(lines)
+
+
+def noise_table(ev, tasks):
+    """Expectation 3: each task's range-test significance z and the two verified picks."""
+    from lrscope.analysis.curve import prepare_curve
+    from lrscope.result import RangeTestResult
+
+    lines = ["| task | range test z (3 data orders) | previous default (shrink 0.5): in band | "
+             "previous centre, noise-dependent shrink: in band | shipped now: in band |",
+             "|---|---|---|---|---|"]
+    for t in tasks:
+        if t not in ev or NOISE_SHRINK_ROW not in ev[t]:
+            continue
+        zs = []
+        for o in range(3):
+            res = RangeTestResult.load(CACHE / t / f"lrscope_100_o{o}.json")
+            zs.append(prepare_curve(*res.curve("loss"), sweep="exp", min_z=0.0).z)
+        a, b, c = (sum(x["in_band"] for x in ev[t][r]) for r in (PREVIOUS_VERIFIED, NOISE_SHRINK_ROW, VERIFIED_DEFAULT))
+        lines.append(f"| {t} | {', '.join(f'{z:.0f}' for z in zs)} | {a}/3 | {b}/3 | {c}/3 |")
     return "\n".join(lines)
 
 
@@ -292,7 +346,8 @@ def plot_task(t, ev, grids, rules_to_mark, path):
 def write_report(log=print) -> Path:
     ev_c, grids_c = evaluate(CONSTANT_TASKS)
     ev_o, grids_o = evaluate(ONE_CYCLE_TASKS)
-    ev, grids = {**ev_c, **ev_o}, {**grids_c, **grids_o}
+    ev_f, grids_f = evaluate(FRESH_TASKS)
+    ev, grids = {**ev_c, **ev_o, **ev_f}, {**grids_c, **grids_o, **grids_f}
     pub = [p for p in PUBLISHED if any(p in ev[t] for t in ev)]
     VERIFIED_CENTRES = [*FAMILY, *DEFAULT_FAMILY]
     fam_const = {
@@ -300,7 +355,10 @@ def write_report(log=print) -> Path:
         "lrscope drop, floor also LOTO-chosen": list(FAMILY) + list(FLOOR_FAMILY_ALL),
         "lrscope drop without floor (LOTO-chosen, the first default)": list(FAMILY),
         "lrscope verified (LOTO-chosen centre and pick)": [f"verified(shrink={sh:g}) {n}" for n in VERIFIED_CENTRES for sh in SHRINKS]
-        + [f"verified(tol={tl:g}) {n}" for n in VERIFIED_CENTRES for tl in TOLERANCES],
+        + [f"verified(tol={tl:g}) {n}" for n in VERIFIED_CENTRES for tl in TOLERANCES]
+        + [f"verified(auto) {n}" for n in VERIFIED_CENTRES],
+        "lrscope verified, noise threshold also LOTO-chosen": [
+            f"verified(noisy below z={thr:g}) {n}" for n in VERIFIED_CENTRES for thr in NOISY_Z_OPTIONS],
         "lrscope short sweep, 40 steps (LOTO-chosen)": [f"short40 {n}" for n in FAMILY],
     }
     fam_oc = {
@@ -312,13 +370,17 @@ def write_report(log=print) -> Path:
     if pipe is not None:
         rows_c.insert(len(rows_c) - 2, pipe)
     rows_o = rule_rows(ev_o, ONE_CYCLE_TASKS, pub + OURS_FIXED, fam_oc)
-    data = {"constant": rows_c, "one_cycle": rows_o}
+    fresh_fixed = pub + OURS_FIXED + [PREVIOUS_VERIFIED, NOISE_SHRINK_ROW, VERIFIED_DEFAULT]
+    rows_f = rule_rows(ev_f, FRESH_TASKS, fresh_fixed, {})
+    data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f}
     (CACHE / "report.json").write_text(json.dumps(data, indent=1, default=str))
     marks = [(p.replace(" (reimpl.)", "*").replace(" (package)", ""), p) for p in pub]
     marks += [(r, r) for r in OURS_FIXED]
     for t in ev:
-        fam_rows = rows_c if t in ev_c else rows_o
+        fam_rows = rows_c if t in ev_c else rows_o if t in ev_o else []
         extra = [(f["label"].split(" (")[0], f["choice"][t]) for f in fam_rows if f["tuned"] and t in f["choice"]]
+        if t in ev_f:
+            extra = [("lrscope verified", VERIFIED_DEFAULT)]
         plot_task(t, ev, grids, marks + extra, DOCS / "img" / f"quality_{t}.png")
     md = [
         "# Suggestion quality: every finder against a ground truth",
@@ -334,15 +396,24 @@ def write_report(log=print) -> Path:
         "",
         headline_table(rows_o),
         "",
+        "## Fresh tasks (" + ", ".join(t for t in FRESH_TASKS if t in ev_f) + f"), {len(ev_f)} tasks × 3 data orders: "
+        "nothing chosen on them",
+        "",
+        fresh_table(rows_f) if ev_f else "(not run yet)",
+        "",
+        noise_table(ev_f, FRESH_TASKS) if ev_f else "",
+        "",
         "## Ground truth per task",
         "",
-        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS]),
+        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS, *FRESH_TASKS]),
         "",
         "## Every task × rule",
         "",
         task_table(ev_c, grids, CONSTANT_TASKS, pub + OURS_FIXED, [r for r in rows_c if r["tuned"]]),
         "",
         task_table(ev_o, grids, ONE_CYCLE_TASKS, pub + OURS_FIXED, [r for r in rows_o if r["tuned"]]),
+        "",
+        task_table(ev_f, grids, FRESH_TASKS, fresh_fixed, [], fresh=True) if ev_f else "",
         "",
     ]
     for t in ev:

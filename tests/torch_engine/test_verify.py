@@ -148,8 +148,8 @@ def test_verify_reads_the_centre_from_a_range_test_result() -> None:
 
 def test_verify_centre_is_the_unfloored_reading_it_was_validated_with() -> None:
     # the default rule floors a long, slow fall at a decade below the turn; the verified path's
-    # centre (chosen leave-one-task-out before the floor existed) keeps the 35 % crossing, capped a
-    # decade below the turn, with no floor
+    # centre (chosen leave-one-task-out) is the 50 % crossing, capped a decade below the turn, with
+    # no floor
     from lrscope.result import RangeTestResult
     from lrscope.torch.verify import CENTER_OPTIONS
 
@@ -159,9 +159,13 @@ def test_verify_centre_is_the_unfloored_reading_it_was_validated_with() -> None:
     default = res.suggest("drop")
     centre = res.suggest("drop", **CENTER_OPTIONS)
     assert default.details["floored"] and not centre.details["floored"]
-    assert centre.details["fraction"] == 0.35 and centre.details["min_gap"] == 1.0
-    # 35 % of a straight fall from ~-5.3 to the turn at ~-1.6 lies ~1.3 decades into it, well below the floor
-    assert math.log10(centre.lr) < math.log10(default.lr) - 1.0
+    assert centre.details["fraction"] == 0.5 and centre.details["min_gap"] == 1.0
+    # the fall is straight in log10(lr) from the first readable point to the turn: its 50 % level is
+    # crossed half-way between them (to the grid's 0.05 decade), below the floor the default applies
+    start = math.log10(lrs[centre.details["window"][0]])
+    turn = math.log10(centre.details["lr_at_min"])
+    assert math.log10(centre.lr) == pytest.approx((start + turn) / 2, abs=0.05)
+    assert math.log10(centre.lr) < math.log10(default.lr) - 0.5
     model, batches = _task()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4, extend=0)
@@ -201,3 +205,50 @@ def test_verify_records_every_trial_loss_and_scores_the_last_third() -> None:
             expect.append(float(loss.detach()))
         np.testing.assert_allclose(curve, expect, rtol=1e-6)
         assert score == pytest.approx(float(np.mean(expect[-4:])), rel=1e-6)
+
+
+def test_default_shrink_exponent_follows_the_range_test_noise() -> None:
+    from lrscope.torch.verify import NOISY_Z, default_shrink
+
+    # a * log10(total / trial): a = 1/2 for a clean curve (or none), 1 below NOISY_Z standard errors
+    assert default_shrink(30, 300)[0] == pytest.approx(0.5)
+    assert default_shrink(30, 300, z=NOISY_Z + 1)[0] == pytest.approx(0.5)
+    assert default_shrink(30, 300, z=NOISY_Z)[0] == pytest.approx(0.5)  # the threshold itself is clean
+    assert default_shrink(30, 300, z=12.0)[0] == pytest.approx(1.0)
+    assert default_shrink(30, 300, z=math.inf)[0] == pytest.approx(0.5)
+    assert default_shrink(10, 10_000, z=3.0)[0] == pytest.approx(3.0)
+    assert default_shrink(10, 10_000)[0] == pytest.approx(1.5)
+    assert default_shrink(7)[0] == pytest.approx(0.5) and default_shrink(7, z=3.0)[0] == pytest.approx(1.0)
+    assert "noise dominates" in default_shrink(30, 300, z=12.0)[1]
+    assert "no range test" in default_shrink(30, 300)[1]
+
+
+def _curve_result(noise: float, seed: int = 0):
+    from lrscope.result import RangeTestResult
+
+    lrs = np.logspace(-6, 0, 100)
+    clean = 2 - np.tanh((np.log10(lrs) + 3) / 0.5) + np.exp(3 * (np.log10(lrs) + 0.3))
+    return RangeTestResult(lrs=lrs, losses=clean + noise * np.random.default_rng(seed).standard_normal(lrs.size))
+
+
+@pytest.mark.parametrize("noise, noisy", [(0.0, False), (0.15, True)])
+def test_verify_shrinks_a_decade_when_the_range_test_is_noise_dominated(noise: float, noisy: bool) -> None:
+    from lrscope.torch.verify import CENTER_OPTIONS, NOISY_Z
+
+    res = _curve_result(noise)
+    z = res.suggest("drop", **CENTER_OPTIONS).details["z"]
+    z = math.inf if z == "inf" else z
+    assert (z < NOISY_Z) == noisy  # the fixture is on the intended side of the threshold
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4, extend=0)
+    want = 1.0 if noisy else 0.5
+    assert s.details["shrink"] == pytest.approx(want)
+    assert math.log10(s.details["pick_before_shrink"]) - math.log10(s.lr) == pytest.approx(want)
+    assert s.details["range_test_z"] == pytest.approx(z)
+    assert ("noise dominates" in s.reason) == noisy
+    # an explicit shrink wins; a bare LR has no range test to read, so it counts as clean
+    t = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4, extend=0, shrink=0.25)
+    assert t.details["shrink"] == 0.25 and t.details["shrink_reason"] == "given by the caller"
+    u = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=s.details["center"], trial_steps=4, extend=0)
+    assert u.details["shrink"] == pytest.approx(0.5) and u.details["range_test_z"] is None

@@ -17,14 +17,21 @@ that trains best. :func:`verify_suggestion` closes that gap at a small, stated c
 5. fit a parabola to the best trial and its two neighbours in ``log10(lr)`` and take its vertex,
    clamped to half a spacing around the best candidate (the best candidate itself when the three
    do not curve upwards);
-6. lower the pick by ``shrink`` decades (default 0.5): a trial a tenth of a run long favours large
-   LRs, which have not yet reached the noise floor they settle on later. The best constant LR of
-   noisy SGD over a horizon ``T`` scales as ``1 / sqrt(T)``, so a trial ``N`` times shorter than the
-   run overshoots by ``sqrt(N)``: half a decade for ``N = 10`` (pass ``total_steps`` and the shrink
-   is ``0.5 * log10(total_steps / trial_steps)``).
+6. lower the pick for the full run: a trial a tenth of a run long favours large LRs, which have not
+   yet reached the noise floor they settle on later. The best constant LR over a horizon ``T``
+   scales as ``T ** -a``, so a trial ``N`` times shorter than the run (``N = total_steps /
+   trial_steps``, 10 when ``total_steps`` is not given) overshoots by ``a * log10(N)`` decades
+   (:func:`default_shrink`). ``a = 1/2`` (the ``1 / sqrt(T)`` of SGD when progress and noise
+   balance) unless the range test says the gradient noise dominates: its fall is fewer than
+   ``NOISY_Z`` (50) standard errors of its noise. Then ``a = 1`` (the ``1 / T`` of noise-dominated
+   SGD), a whole decade for ``N = 10``. The range test's significance is known when ``center`` is a
+   ``RangeTestResult`` or one of its suggestions; for a bare LR the pick assumes ``a = 1/2``.
 
-The defaults (centre read by ``drop`` a decade below the lowest loss, ``shrink=0.5``) were chosen
-leave-one-task-out on the quality benchmark (``docs/quality.md``).
+The defaults were chosen on the quality benchmark (``docs/quality.md``): the centre is read by
+``drop`` at half its fall, capped a decade below the lowest loss, and chosen leave-one-task-out
+with the pick. The noise threshold was read off that suite, where the two tasks whose trials
+overshoot by a decade are the two whose curves fall by fewer than 50 standard errors. It was then
+checked on five fresh tasks that were never used to choose anything.
 
 Cost: ``trial_steps x (num_candidates + extensions)`` optimizer steps, reported in the
 suggestion's ``details`` with the seconds it took. With ``trial_steps`` = 10 % of a training
@@ -49,15 +56,58 @@ from torch import nn
 from lrscope.analysis.types import Suggestion
 from lrscope.torch.state import preserve_state
 
-__all__ = ["fit_vertex", "pick_from_trials", "verify_suggestion"]
+__all__ = ["default_shrink", "fit_vertex", "pick_from_trials", "verify_suggestion"]
 
 #: a trial whose scored loss exceeds this multiple of the best trial's counts as diverging
 BLOWUP_FACTOR = 4.0
-#: decades the verified pick is lowered by (chosen leave-one-task-out by the quality benchmark)
+#: decades the verified pick is lowered by for trials a tenth of the run, clean curve (0.5 * log10(10))
 DEFAULT_SHRINK = 0.5
+#: how many trials long the run is taken to be when ``total_steps`` is not given
+DEFAULT_HORIZON_RATIO = 10.0
+#: a range test whose fall is fewer standard errors of its noise than this reads as noise-dominated
+NOISY_Z = 50.0
+#: exponent ``a`` of the best constant LR's horizon scaling ``T ** -a``: clean and noise-dominated
+HORIZON_EXPONENT = {"clean": 0.5, "noisy": 1.0}
 #: how a RangeTestResult is read for the centre when no method is named: the default rule ``drop``
-#: capped a full decade below the lowest loss (chosen leave-one-task-out with ``DEFAULT_SHRINK``)
-CENTER_OPTIONS = {"fraction": 0.35, "min_gap": 1.0, "max_gap": None}
+#: at half its fall, capped a full decade below the lowest loss, no floor (chosen leave-one-task-out)
+CENTER_OPTIONS = {"fraction": 0.5, "min_gap": 1.0, "max_gap": None}
+
+
+def _z_of(suggestion: Suggestion | None) -> float | None:
+    """The range test's significance carried in a suggestion's details (None when unknown)."""
+    if suggestion is None:
+        return None
+    z = suggestion.details.get("z")
+    if z == "inf":
+        return math.inf
+    if isinstance(z, (int, float)) and not isinstance(z, bool) and not math.isnan(z):
+        return float(z)
+    return None
+
+
+def default_shrink(trial_steps: int, total_steps: int | None = None, z: float | None = None) -> tuple[float, str]:
+    """Decades to lower the best trial's LR by for the full run, and why.
+
+    ``a * log10(N)`` with ``N = total_steps / trial_steps`` (``DEFAULT_HORIZON_RATIO`` when
+    ``total_steps`` is None) and ``a`` = 1 when the range test's fall is below ``NOISY_Z``
+    standard errors (``z``: noise dominates), else 1/2; ``z=None`` (no range test) counts as clean.
+
+    Example:
+        >>> default_shrink(30, 300)[0], default_shrink(30, 300, z=12.0)[0]
+        (0.5, 1.0)
+    """
+    ratio = DEFAULT_HORIZON_RATIO if total_steps is None else total_steps / trial_steps
+    noisy = z is not None and z < NOISY_Z
+    shrink = HORIZON_EXPONENT["noisy" if noisy else "clean"] * math.log10(ratio)
+    horizon = f"the run is {ratio:.3g}x a trial" + ("" if total_steps is not None else " (assumed: total_steps not given)")
+    if noisy:
+        why = (f"the range test's fall is {z:.1f} standard errors of its noise (< {NOISY_Z:g}): noise dominates, "
+               f"so the best constant LR scales as 1/T; {horizon}")
+    elif z is None:
+        why = f"no range test to read the noise from: the best constant LR is taken to scale as 1/sqrt(T); {horizon}"
+    else:
+        why = f"the range test's fall is {z:.3g} standard errors of its noise: the best constant LR scales as 1/sqrt(T); {horizon}"
+    return shrink, why
 
 
 def fit_vertex(xs: Any, ys: Any) -> float | None:
@@ -138,10 +188,10 @@ def verify_suggestion(
         extend: how many more candidates may be tried beyond an end of the bracket when the best
             trial lies there (>= 0).
         shrink: decades the pick is lowered by, for the full run (see :func:`pick_from_trials`).
-            None: ``0.5 * log10(total_steps / trial_steps)`` when ``total_steps`` is given (the best
-            constant LR of noisy SGD scales as ``1 / sqrt(horizon)``), else ``DEFAULT_SHRINK`` (0.5,
-            the same for trials of a tenth of the run; chosen leave-one-task-out).
-        total_steps: the length of the training run the LR is for (optional; sets ``shrink``).
+            None: :func:`default_shrink` — half a decade for trials a tenth of the run, a whole
+            decade when the range test behind ``center`` is noise-dominated.
+        total_steps: the length of the training run the LR is for (optional; sets the horizon
+            ratio of ``shrink``; without it the trials are taken to be a tenth of the run).
         val_data: optional batches to score each trial on (mean loss) instead of its training loss.
         step_fn: ``step_fn(model, batch) -> loss tensor`` (forward only; backward and the optimizer
             step are done here) for batch layouts ``loss_fn`` cannot take.
@@ -175,8 +225,9 @@ def verify_suggestion(
         raise ValueError(
             f"Argument `total_steps` must be an integer >= trial_steps ({trial_steps}). Received: total_steps={total_steps!r}"
         )
+    shrink_why = None
     if shrink is None:
-        shrink = DEFAULT_SHRINK if total_steps is None else 0.5 * math.log10(total_steps / trial_steps)
+        shrink, shrink_why = default_shrink(trial_steps, total_steps, _z_of(base))
     if not (isinstance(shrink, (int, float)) and math.isfinite(shrink)):
         raise ValueError(f"Argument `shrink` must be a finite number of decades. Received: shrink={shrink!r}")
     if isinstance(extend, bool) or not isinstance(extend, int) or extend < 0:
@@ -264,6 +315,8 @@ def verify_suggestion(
         "center": lr0,
         "center_method": None if base is None else base.method,
         "scored_on": "validation loss" if val_batches is not None else "training loss, last third of each trial",
+        "range_test_z": _z_of(base),
+        "shrink_reason": shrink_why or "given by the caller",
     }
     return pick_from_trials(lrs_tried, vals, shrink=shrink, trial_steps=trial_steps, details=details)
 
@@ -356,7 +409,9 @@ def pick_from_trials(
         f"{x.size} trials{steps_txt} from {10**x[0]:.3g} to {10**x[-1]:.3g}: lowest loss {best:.4g} at {10**xb:.3g}"
         + (f"; the parabola through it and its neighbours bottoms out at {10**xp:.3g}" if xp != xb and not tol_note else "")
         + tol_note
-        + (f"; {shrink:g} decade(s) lower for the full run (short trials favour large LRs): {lr:.3g}" if shrink else "")
+        + (f"; {shrink:g} decade(s) lower for the full run (short trials favour large LRs"
+           + (f": {details['shrink_reason']}" if details.get("shrink_reason", "given by the caller") != "given by the caller" else "")
+           + f"): {lr:.3g}" if shrink else "")
     )
     if conf == "medium":
         reason += " (best at the end of the tried range)"
