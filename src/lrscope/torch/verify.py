@@ -203,7 +203,9 @@ def verify_suggestion(
         is bracketed by worse trials on both sides, "medium" when it lies at an end after
         extending, "low" when every trial diverged or all scores tie), and ``details`` holding
         every candidate's LR and score, every trial's per-step training losses
-        (``trial_losses``, in candidate order, for plotting the trials), the steps and seconds spent.
+        (``trial_losses``, in candidate order, for plotting the trials), the steps and seconds spent,
+        the range test's significance (``range_test_z``, None for a bare LR) and why the pick was
+        lowered as it was (``shrink``, ``shrink_reason``).
 
     Raises:
         ValueError: for bad arguments (named, with the value received).
