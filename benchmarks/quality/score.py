@@ -202,7 +202,7 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
         put(f"short40 {name}", s, steps=len(short.lrs), seconds=float(short.config.get("seconds", math.nan)))
     # verified, around each distinct centre of the family (constant-LR tasks only)
     if task.schedule == "constant":
-        from lrscope.torch.verify import NOISY_Z, default_shrink, pick_from_trials
+        from lrscope.torch.verify import CENTER_MIN_Z, NOISY_Z, default_shrink, pick_from_trials
 
         for name in [*FAMILY, *DEFAULT_FAMILY]:
             c = out[name]
@@ -214,15 +214,23 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
                     "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
                     "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
             trial_steps = max(3, int(round(VERIFY_FRACTION * task.budget)))
-            z = _z(c) if c["lr"] is not None else None  # a user verifying the conventional LR has no curve
+            # as verify_suggestion(center=result) does: a reading too noisy to answer alone (a fall of
+            # CENTER_MIN_Z-2 standard errors) still places the trials; with nothing to read, a user
+            # verifies the conventional LR and there is no curve noise to go by
+            vz, z = v, (_z(c) if c["lr"] is not None else None)
+            if c["lr"] is None:
+                kw = {**FAMILY, **DEFAULT_FAMILY}[name]
+                again = rules.suggest(lrs, losses, "drop", sweep="exp", **{**kw, "min_z": CENTER_MIN_Z})
+                if again.lr is not None:
+                    vz, z = _verified(task, order, again.lr), _z({"z": again.details.get("z")})
             for thr in NOISY_Z_OPTIONS:
                 sh = 1.0 if z is not None and z < thr else 0.5
                 auto = thr == NOISY_Z
                 if auto:  # the library's own rule, exactly as verify_suggestion applies it
                     sh, why = default_shrink(trial_steps, None, z)
-                p = pick_from_trials(v["candidates"], v["scores"], shrink=sh)
-                row = {"lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
-                       "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+                p = pick_from_trials(vz["candidates"], vz["scores"], shrink=sh)
+                row = {"lr": p.lr, "steps": n + vz["steps"], "seconds": secs + vz["seconds"], "interval": p.interval,
+                       "confidence": p.confidence, "reason": p.reason, "verify_steps": vz["steps"], "verify_seconds": vz["seconds"]}
                 out[f"verified(noisy below z={thr:g}) {name}"] = row
                 if auto:
                     out[f"verified(auto) {name}"] = dict(row, reason=f"{p.reason} ({why})")

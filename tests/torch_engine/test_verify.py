@@ -252,3 +252,43 @@ def test_verify_shrinks_a_decade_when_the_range_test_is_noise_dominated(noise: f
     assert t.details["shrink"] == 0.25 and t.details["shrink_reason"] == "given by the caller"
     u = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=s.details["center"], trial_steps=4, extend=0)
     assert u.details["shrink"] == pytest.approx(0.5) and u.details["range_test_z"] is None
+
+
+def _noisy_result(seed: int):
+    from lrscope.result import RangeTestResult
+
+    lrs = np.logspace(-6, 0, 100)
+    clean = 2 - np.tanh((np.log10(lrs) + 3) / 0.5) + np.exp(3 * (np.log10(lrs) + 0.3))
+    return RangeTestResult(lrs=lrs, losses=clean + 2.0 * np.random.default_rng(seed).standard_normal(lrs.size))
+
+
+def test_verify_places_its_trials_on_a_curve_too_noisy_to_answer_alone() -> None:
+    from lrscope.torch.verify import CENTER_MIN_Z, CENTER_OPTIONS
+
+    res = _noisy_result(3)
+    alone = res.suggest("drop", **CENTER_OPTIONS)
+    again = res.suggest("drop", **CENTER_OPTIONS, min_z=CENTER_MIN_Z)
+    assert alone.lr is None and again.lr is not None  # the fixture: a fall of 1-2 standard errors
+    assert CENTER_MIN_Z <= again.details["z"] < 2
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = FullState(model, opt)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4, extend=0)
+    assert before.diff() == []
+    assert s.details["center"] == pytest.approx(again.lr)
+    assert s.reason.startswith("the range test alone says nothing")
+    assert s.details["range_test_abstained"] == alone.reason
+    assert s.confidence in ("medium", "low")
+    # that noisy a curve is noise-dominated: the pick is lowered a whole decade
+    assert s.details["shrink"] == pytest.approx(1.0)
+
+
+def test_verify_refuses_a_curve_that_says_nothing_at_all() -> None:
+    from lrscope.result import RangeTestResult
+
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    flat = RangeTestResult(lrs=np.logspace(-6, 0, 100), losses=np.ones(100))
+    for res in (flat, _noisy_result(4)):  # flat; a fall below one standard error
+        with pytest.raises(ValueError, match="abstained"):
+            verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4)

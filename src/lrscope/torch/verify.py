@@ -46,6 +46,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -71,6 +72,9 @@ HORIZON_EXPONENT = {"clean": 0.5, "noisy": 1.0}
 #: how a RangeTestResult is read for the centre when no method is named: the default rule ``drop``
 #: at half its fall, capped a full decade below the lowest loss, no floor (chosen leave-one-task-out)
 CENTER_OPTIONS = {"fraction": 0.5, "min_gap": 1.0, "max_gap": None}
+#: a curve whose fall is below the rules' 2 standard errors but at least this many still places the
+#: trials (the trials then decide); below it the curve says nothing and verifying it is an error
+CENTER_MIN_Z = 1.0
 
 
 def _z_of(suggestion: Suggestion | None) -> float | None:
@@ -131,7 +135,17 @@ def _center_of(center: Any, method: str | None) -> tuple[float, Suggestion | Non
     from lrscope.result import RangeTestResult
 
     if isinstance(center, RangeTestResult):
-        center = center.suggest(method) if method is not None else center.suggest("drop", **CENTER_OPTIONS)
+        if method is not None:
+            center = center.suggest(method)
+        else:
+            read = center.suggest("drop", **CENTER_OPTIONS)
+            if read.lr is None:
+                # too noisy for the curve alone to answer (a flat, rising or too short curve still
+                # abstains): its reading is still a place to start the trials, which then decide
+                again = center.suggest("drop", **CENTER_OPTIONS, min_z=CENTER_MIN_Z)
+                if again.lr is not None:
+                    read = replace(again, details={**again.details, "abstained_alone": read.reason})
+            center = read
     if isinstance(center, Suggestion):
         if center.lr is None:
             raise ValueError(f"Argument `center` is a suggestion that abstained, so there is nothing to verify: {center.reason}")
@@ -180,8 +194,12 @@ def verify_suggestion(
             candidate (a loader shorter than that is cycled).
         loss_fn: ``loss_fn(model(inputs), targets)``; or give ``step_fn``.
         center: an LR, a :class:`~lrscope.Suggestion`, or a ``RangeTestResult`` (read with ``method``).
-        method: the rule read from a ``RangeTestResult`` (None: ``drop`` with ``min_gap=1`` decade,
-            the centre the quality benchmark chose for this path).
+        method: the rule read from a ``RangeTestResult`` (None: ``drop`` at half its fall, capped
+            a decade below the lowest loss, the centre the quality benchmark chose for this path).
+            With None, a curve too noisy for ``drop`` to answer on its own (a fall of 1-2 standard
+            errors, ``CENTER_MIN_Z``) is still read for the centre: the trials decide, the reason
+            says so and the confidence is at most "medium". A flat, rising, too short or noisier
+            curve has nothing to read and is an error.
         trial_steps: optimizer steps per candidate (e.g. 10 % of the planned training run).
         num_candidates: odd number of LRs tried around ``center`` (>= 3).
         spacing: decades between neighbouring candidates (> 0).
@@ -320,7 +338,13 @@ def verify_suggestion(
         "range_test_z": _z_of(base),
         "shrink_reason": shrink_why or "given by the caller",
     }
-    return pick_from_trials(lrs_tried, vals, shrink=shrink, trial_steps=trial_steps, details=details)
+    pick = pick_from_trials(lrs_tried, vals, shrink=shrink, trial_steps=trial_steps, details=details)
+    alone = None if base is None else base.details.get("abstained_alone")
+    if alone is not None and pick.lr is not None:
+        note = (f"the range test alone says nothing ({alone}); its reading at lr={lr0:.3g} only placed the trials. ")
+        pick = replace(pick, reason=note + pick.reason, details={**pick.details, "range_test_abstained": alone},
+                       confidence="low" if pick.confidence == "low" else "medium")
+    return pick
 
 
 def pick_from_trials(
