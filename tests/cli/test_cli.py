@@ -560,3 +560,36 @@ def test_plot_metric_of_several_runs_shades_each_runs_bounds(capsys, tmp_path, m
     code, _, err = run(capsys, "plot", a, b, "--metric", "-o", tmp_path / "m.png")
     assert code == 0, err
     assert len(seen["spans"]) == 2  # one shaded bounds span per run
+
+
+def test_find_verify_trains_around_the_reading_and_keeps_the_answer(capsys, tmp_path):
+    out_dir = tmp_path / "o"
+    code, out, err = run(capsys, "find", f"{EXAMPLE}:make", "--num-steps", "40", "--verify", "300", "-o", out_dir,
+                         "--no-progress")
+    assert code == 0, err
+    assert "Verifying: trials of 30 steps (300 / 10)" in out and "Verified learning rate:" in out
+    from lrscope.result import RangeTestResult
+
+    v = RangeTestResult.load(out_dir / "range_test.json").config["verified"]
+    assert v["trial_steps"] == 30 and v["total_steps"] == 300
+    assert len(v["candidates"]) >= 3 and v["steps"] == 30 * len(v["candidates"])
+    assert v["candidates"][0] < v["lr"] * 10 ** v["shrink"] * 1.0001 and v["lr"] > 0
+    assert f"{v['lr']:.3g}" in out
+
+
+def test_find_verify_needs_a_run_of_at_least_30_steps(capsys, tmp_path):
+    code, out, err = run(capsys, "find", f"{EXAMPLE}:make", "--verify", "20", "-o", tmp_path / "o")
+    assert code == 2 and "--verify" in err and "20" in err
+
+
+def test_find_verify_on_a_curve_that_says_nothing_reports_it(capsys, tmp_path):
+    body = TINY + "\ndef make():\n    m, o, _, b, _ = _parts()\n    return m, o, (lambda out, y: (out * 0).sum() + 1.0), b\n"
+    spec = write_factory(tmp_path, body)
+    out_dir = tmp_path / "o"
+    code, out, err = run(capsys, "find", f"{spec}:make", "--num-steps", "20", "--verify", "100", "-o", out_dir,
+                         "--no-progress")
+    assert code == 0, err
+    assert "Not verified:" in out and "abstained" in out
+    from lrscope.result import RangeTestResult
+
+    assert RangeTestResult.load(out_dir / "range_test.json").config["verified"]["lr"] is None

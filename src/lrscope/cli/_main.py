@@ -445,9 +445,52 @@ def cmd_find(args: argparse.Namespace) -> int:
     _say("")
     _say(_answer_line(rows))
     _say(_bounds_line(result))
+    if args.verify:
+        _verify(task, result, args.verify, device)
     written = _write_outputs(result, out, title=f"lrscope find: {where}")
     _print_written(out, written)
     return EXIT_OK
+
+
+def _verify(task: Any, result: Any, total_steps: int, device: Any) -> None:
+    """``find --verify``: train briefly around the range test's reading (``verify_suggestion``), print
+    the verified LR and keep it in ``result.config["verified"]``."""
+    from lrscope.torch.verify import verify_suggestion
+
+    trial_steps = max(3, total_steps // 10)
+    kwargs: dict[str, Any] = {"loss_fn": task.loss_fn}
+    if device is not None:  # the model was moved; the batches go where it is, as in the range test
+        from lrscope.torch.engine import _to_device
+
+        def step_fn(model: Any, batch: Any) -> Any:
+            x, y = _to_device(batch[0], device), _to_device(batch[1], device)
+            return task.loss_fn(model(x), y)
+
+        kwargs = {"step_fn": step_fn}
+    _say("")
+    _say(f"Verifying: trials of {trial_steps} steps ({total_steps} / 10) around the curve's reading, "
+         "the model and optimizer restored after each")
+    try:
+        v = verify_suggestion(task.model, task.optimizer, task.train_batches, center=result, trial_steps=trial_steps,
+                              total_steps=total_steps, **kwargs)
+    except ValueError as exc:  # the curve says nothing to verify: say so, keep the range test
+        _say(f"Not verified: {exc}")
+        result.config["verified"] = {"lr": None, "reason": str(exc)}
+        return
+    except Exception as exc:  # the user's model, loss or data raised (their state is restored)
+        raise RunError(f"the verification failed: {type(exc).__name__}: {exc}") from exc
+    tried = ", ".join(f"{lr:.3g}: {'diverged' if sc is None else f'{sc:.4g}'}"
+                      for lr, sc in zip(v.details["candidates"], v.details["scores"]))
+    _say(f"Trial losses (lr: loss) {tried}")
+    _say(f"Verified learning rate: {v.nice:g} ({v.lr:.3g}; confidence {v.confidence}; "
+         f"{v.details['steps']} steps, {v.details['seconds']:.2f} s)")
+    _say(f"  why: {v.reason}")
+    result.config["verified"] = {
+        "lr": v.lr, "nice": v.nice, "interval": list(v.interval) if v.interval else None, "confidence": v.confidence,
+        "reason": v.reason, "candidates": v.details["candidates"], "scores": v.details["scores"],
+        "trial_steps": trial_steps, "total_steps": total_steps, "steps": v.details["steps"],
+        "seconds": round(v.details["seconds"], 2), "shrink": v.details["shrink"],
+    }
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -713,6 +756,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--diverge-threshold", type=_greater_than_one, default=None,
                    help="stop when the smoothed loss exceeds this multiple of the best (default 4)")
     f.add_argument("--threads", type=_int_at_least(1), default=None, help="torch CPU threads")
+    f.add_argument("--verify", type=_int_at_least(30), default=None, metavar="TOTAL_STEPS",
+                   help="then check the suggestion by training: 3-4 trials of TOTAL_STEPS/10 steps around it, "
+                   "from the same start (TOTAL_STEPS = the optimizer steps of your training run; about 0.4 of "
+                   "its cost). Prints the verified LR and keeps it in range_test.json's config")
     f.set_defaults(func=cmd_find)
 
     # plot
