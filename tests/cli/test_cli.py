@@ -568,6 +568,12 @@ def test_find_verify_trains_around_the_reading_and_keeps_the_answer(capsys, tmp_
                          "--no-progress")
     assert code == 0, err
     assert "Verifying: trials of 30 steps (300 / 10)" in out and "Verified learning rate:" in out
+    # with --device the trials move each batch to the model, as the range test does: the same answer on cpu
+    code, out2, err = run(capsys, "find", f"{EXAMPLE}:make", "--num-steps", "40", "--verify", "300", "-o",
+                          tmp_path / "d", "--no-progress", "--device", "cpu")
+    assert code == 0, err
+    verified = [line for line in out.splitlines() if line.startswith("Verified learning rate:")]
+    assert verified and verified[0].split(";")[0] in out2
     from lrscope.result import RangeTestResult
 
     v = RangeTestResult.load(out_dir / "range_test.json").config["verified"]
