@@ -18,7 +18,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from lrscope.result import RangeTestResult
 
-__all__ = ["bounds_rows", "format_table", "html_report", "result_html", "result_png", "suggestion_rows"]
+__all__ = ["bounds_rows", "format_table", "html_report", "result_html", "result_png", "suggestion_rows", "verified_line"]
 
 
 def _default_method() -> str | None:
@@ -84,6 +84,18 @@ def bounds_rows(result: RangeTestResult) -> list[dict[str, Any]]:
         rows.append({"curve": curve, "source": source, "found": b.found, "base_lr": b.base_lr, "max_lr": b.max_lr,
                      "reason": b.reason})
     return rows
+
+
+def verified_line(result: RangeTestResult) -> str | None:
+    """One line on the verified LR kept by ``lrscope find --verify`` (``config["verified"]``), else None."""
+    v = result.config.get("verified")
+    if not isinstance(v, Mapping):
+        return None
+    if v.get("lr") is None:
+        return f"Not verified: {v.get('reason', 'no reason recorded')}"
+    nice = v.get("nice", v["lr"])
+    return (f"Verified learning rate: {nice:g} ({v['lr']:.3g}; confidence {v.get('confidence')}; "
+            f"{v.get('steps', '?')} trial steps)")
 
 
 def format_table(rows: Sequence[Mapping[str, Any]], *, width: int | None = None) -> str:
@@ -226,6 +238,16 @@ def html_report(
         body.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in all_notes) + "</ul>")
     body.append("<h2>Suggestions</h2>")
     body.append(_rows_html(rows))
+    verified = result.config.get("verified")
+    if isinstance(verified, Mapping):
+        body.append("<h2>Verified by training</h2>")
+        body.append(f"<p>{html.escape(verified_line(result) or '')}</p>")
+        if verified.get("lr") is not None:
+            body.append(f"<p>{html.escape(str(verified.get('reason', '')))}</p>")
+            cands, scores = verified.get("candidates") or [], verified.get("scores") or []
+            body.append("<table><tr><th>trial LR</th><th>trial loss</th></tr>" + "".join(
+                f"<tr><td>{c:.3g}</td><td>{'diverged' if sc is None else f'{sc:.4g}'}</td></tr>"
+                for c, sc in zip(cands, scores)) + "</table>")
     brows = bounds_rows(result)
     if brows:
         body.append("<h2>Bounds for cyclical schedules</h2><table><tr><th>curve</th><th>base_lr</th><th>max_lr</th>"

@@ -578,6 +578,13 @@ def test_find_verify_trains_around_the_reading_and_keeps_the_answer(capsys, tmp_
 
     v = RangeTestResult.load(out_dir / "range_test.json").config["verified"]
     assert v["trial_steps"] == 30 and v["total_steps"] == 300
+    html = (out_dir / "report.html").read_text()
+    assert "Verified by training" in html and html.count("<td>diverged</td>") + html.count("</td><td>") >= 3
+    # `lrscope suggest` shows it again, and --json carries it
+    code, again, err = run(capsys, "suggest", out_dir / "range_test.json")
+    assert code == 0 and f"Verified learning rate: {v['nice']:g} ({v['lr']:.3g}" in again
+    code, js, err = run(capsys, "suggest", out_dir / "range_test.json", "--json")
+    assert code == 0 and json.loads(js)["verified"]["lr"] == v["lr"]
     assert len(v["candidates"]) >= 3 and v["steps"] == 30 * len(v["candidates"])
     assert v["candidates"][0] < v["lr"] * 10 ** v["shrink"] * 1.0001 and v["lr"] > 0
     assert f"{v['lr']:.3g}" in out

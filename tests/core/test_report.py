@@ -50,3 +50,19 @@ def test_html_report_is_self_contained(metric):
     page = html_report(_run(metric=metric), {"a picture": b"\x89PNG fake"}, title="t <&>")
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page.split("<body>")[1]
     assert "t &lt;&amp;&gt;" in page and "data:image/png;base64," in page
+
+
+def test_the_verified_answer_kept_by_find_verify_is_shown_with_its_trials():
+    from lrscope.report import verified_line
+
+    r = _run()
+    assert verified_line(r) is None and "Verified by training" not in html_report(r, {}, title="t")
+    r.config["verified"] = {"lr": 0.0123, "nice": 0.01, "confidence": "high", "steps": 120, "reason": "why <not>",
+                            "candidates": [0.001, 0.00316, 0.01], "scores": [0.9, None, 0.5]}
+    assert verified_line(r) == "Verified learning rate: 0.01 (0.0123; confidence high; 120 trial steps)"
+    page = html_report(r, {}, title="t")
+    assert "Verified by training" in page and "why &lt;not&gt;" in page
+    assert "<td>0.00316</td><td>diverged</td>" in page and "<td>0.01</td><td>0.5</td>" in page
+    r.config["verified"] = {"lr": None, "reason": "the curve says nothing"}
+    assert verified_line(r) == "Not verified: the curve says nothing"
+    assert "Not verified: the curve says nothing" in html_report(r, {}, title="t")

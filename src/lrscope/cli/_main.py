@@ -556,7 +556,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         except ValueError as exc:
             bounds = {"method": "loss", "base_lr": None, "max_lr": None, "reason": str(exc)}
         payload = {"file": args.run, "default_method": _rules().DEFAULT_METHOD, "suggestions": rows, "bounds": bounds,
-                   "stop_reason": result.stop_reason, "steps": len(result)}
+                   "stop_reason": result.stop_reason, "steps": len(result),
+                   "verified": result.config.get("verified")}
         _say(json.dumps(payload, indent=2, default=_json_default))
         return EXIT_OK
     from lrscope.report import format_table
@@ -567,6 +568,11 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     _say("")
     _say(_answer_line(rows))
     _say(_bounds_line(result))
+    from lrscope.report import verified_line
+
+    line = verified_line(result)
+    if line:
+        _say(line)
     return EXIT_OK
 
 
