@@ -606,3 +606,12 @@ def test_find_verify_on_a_curve_that_says_nothing_reports_it(capsys, tmp_path):
     from lrscope.result import RangeTestResult
 
     assert RangeTestResult.load(out_dir / "range_test.json").config["verified"]["lr"] is None
+
+
+def test_find_verify_says_why_it_cannot_reuse_a_one_shot_iterator(capsys, tmp_path):
+    body = TINY + "\ndef make():\n    m, o, l, b, _ = _parts()\n    return m, o, l, iter(b * 10)\n"
+    spec = write_factory(tmp_path, body)
+    code, out, err = run(capsys, "find", f"{spec}:make", "--num-steps", "20", "--verify", "100", "-o", tmp_path / "o",
+                         "--no-progress")
+    assert code == 0, err
+    assert "Not verified: --verify needs train_batches it can iterate again" in out

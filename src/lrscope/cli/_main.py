@@ -458,6 +458,13 @@ def _verify(task: Any, result: Any, total_steps: int, device: Any) -> None:
     from lrscope.torch.verify import verify_suggestion
 
     trial_steps = max(3, total_steps // 10)
+    if iter(task.train_batches) is task.train_batches:  # a generator: the range test used it up
+        msg = ("--verify needs train_batches it can iterate again (a list or a DataLoader); the factory returned a "
+               "one-shot iterator, which the range test has consumed")
+        _say("")
+        _say(f"Not verified: {msg}")
+        result.config["verified"] = {"lr": None, "reason": msg}
+        return
     kwargs: dict[str, Any] = {"loss_fn": task.loss_fn}
     if device is not None:  # the model was moved; the batches go where it is, as in the range test
         from lrscope.torch.engine import _to_device
