@@ -374,11 +374,13 @@ def write_report(log=print) -> Path:
     rows_f = rule_rows(ev_f, FRESH_TASKS, fresh_fixed, {})
     data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f}
     (CACHE / "report.json").write_text(json.dumps(data, indent=1, default=str))
-    marks = [(p.replace(" (reimpl.)", "*").replace(" (package)", ""), p) for p in pub]
+    marks = [(p.replace(" (reimpl., earlier 2.x rule)", ", earlier rule*").replace(" (reimpl.)", "*")
+              .replace(" (package)", ""), p) for p in pub]
     marks += [(r, r) for r in OURS_FIXED]
     for t in ev:
         fam_rows = rows_c if t in ev_c else rows_o if t in ev_o else []
-        extra = [(f["label"].split(" (")[0], f["choice"][t]) for f in fam_rows if f["tuned"] and t in f["choice"]]
+        extra = [(f["label"].split(" (")[0].replace(", noise threshold also LOTO-chosen", ", threshold LOTO"), f["choice"][t])
+                 for f in fam_rows if f["tuned"] and t in f["choice"]]
         if t in ev_f:
             extra = [("lrscope verified", VERIFIED_DEFAULT)]
         plot_task(t, ev, grids, marks + extra, DOCS / "img" / f"quality_{t}.png")
