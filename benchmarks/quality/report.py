@@ -26,6 +26,7 @@ from benchmarks.quality.score import (
     NOISE_SHRINK_ROW,
     NOISY_Z_OPTIONS,
     ONE_CYCLE_FAMILY,
+    ONE_CYCLE_SHRINKS,
     PREVIOUS_VERIFIED,
     SHRINKS,
     TOLERANCES,
@@ -362,6 +363,8 @@ def write_report(log=print) -> Path:
         "lrscope short sweep, 40 steps (LOTO-chosen)": [f"short40 {n}" for n in FAMILY],
     }
     fam_oc = {
+        "lrscope verified for one-cycle (LOTO-chosen centre and shrink)": [
+            f"verified one-cycle(shrink={sh:g}) {n}" for n in [*ONE_CYCLE_FAMILY, *FAMILY] for sh in ONE_CYCLE_SHRINKS],
         "lrscope one_cycle target (LOTO-chosen)": list(ONE_CYCLE_FAMILY),
         "lrscope one_cycle target, 40-step sweep (LOTO-chosen)": [f"short40 {n}" for n in ONE_CYCLE_FAMILY],
     }

@@ -89,6 +89,8 @@ NOISE_SHRINK_ROW = "verified(noise-dependent shrink) drop(f=0.35,gap=1,z=2)"
 def _z(s: dict) -> float | None:
     z = s.get("z")
     return math.inf if z == "inf" else z
+#: decades the one-cycle verified pick may be lowered by (chosen leave-one-task-out on the one-cycle tasks)
+ONE_CYCLE_SHRINKS = (0.0, 0.25, 0.5)
 #: the one-cycle max_lr family
 ONE_CYCLE_FAMILY = {
     f"one_cycle(f={f:g},gap={g:g})": {"fraction": f, "min_gap": g}
@@ -121,10 +123,12 @@ def _lrscope_result(task: Task, order: int, num_steps: int):
     return res
 
 
-def _verified(task: Task, order: int, center: float) -> dict:
-    """verify_suggestion around ``center`` (cached by lattice point of the centre)."""
+def _verified(task: Task, order: int, center: float, schedule: str = "constant") -> dict:
+    """verify_suggestion around ``center`` (cached by lattice point of the centre); ``schedule="one_cycle"``:
+    each trial runs torch's OneCycleLR over its own steps with the candidate as max_lr."""
     k = snap(center)
-    path = CACHE / task.name / f"verify_o{order}_k{k}.json"
+    tag = "" if schedule == "constant" else "oc_"
+    path = CACHE / task.name / f"verify_{tag}o{order}_k{k}.json"
     if path.is_file():
         return json.loads(path.read_text())
     from lrscope.torch.verify import verify_suggestion
@@ -133,7 +137,8 @@ def _verified(task: Task, order: int, center: float) -> dict:
     model = task.model(0)
     opt = task.make_optimizer(model.parameters(), lattice_lr(k))
     trial_steps = max(3, int(round(VERIFY_FRACTION * task.budget)))
-    s = verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=trial_steps, shrink=0.0)
+    s = verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=trial_steps, shrink=0.0,
+                          schedule=schedule)
     out = {"lr": s.lr, "interval": s.interval, "confidence": s.confidence, "reason": s.reason,
            "steps": s.details["steps"], "seconds": s.details["seconds"], "candidates": s.details["candidates"],
            "scores": s.details["scores"]}
@@ -247,6 +252,19 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
             for tol in TOLERANCES:
                 p = pick_from_trials(v["candidates"], v["scores"], tolerance=tol)
                 out[f"verified(tol={tol:g}) {name}"] = {
+                    "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
+                    "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+    # verified for the one-cycle schedule: each trial is a one-cycle of a tenth of the budget
+    if task.schedule == "one_cycle":
+        from lrscope.torch.verify import pick_from_trials
+
+        for name in [*ONE_CYCLE_FAMILY, *FAMILY]:
+            c = out[name]
+            center = c["lr"] if c["lr"] is not None else task.default_lr
+            v = _verified(task, order, center, schedule="one_cycle")
+            for sh in ONE_CYCLE_SHRINKS:
+                p = pick_from_trials(v["candidates"], v["scores"], shrink=sh)
+                out[f"verified one-cycle(shrink={sh:g}) {name}"] = {
                     "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
                     "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
     # published finders

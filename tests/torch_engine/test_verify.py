@@ -292,3 +292,56 @@ def test_verify_refuses_a_curve_that_says_nothing_at_all() -> None:
     for res in (flat, _noisy_result(4)):  # flat; a fall below one standard error
         with pytest.raises(ValueError, match="abstained"):
             verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=res, trial_steps=4)
+
+
+class _RecordingSGD(torch.optim.SGD):
+    """SGD that records the learning rate and momentum each step ran with."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.seen: list[tuple[float, float]] = []
+
+    def step(self, closure=None):
+        self.seen.append((self.param_groups[0]["lr"], self.param_groups[0]["momentum"]))
+        return super().step(closure)
+
+
+def test_one_cycle_trials_follow_the_schedule_and_restore_everything() -> None:
+    from lrscope.schedules import OneCycle
+    from lrscope.torch.verify import SCHEDULED_SHRINK
+
+    model, batches = _task()
+    opt = _RecordingSGD(model.parameters(), lr=0.05, momentum=0.9)
+    before = FullState(model, opt)
+    keys = [set(g) for g in opt.param_groups]
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=0.01, trial_steps=10, extend=0,
+                          schedule="one_cycle")
+    assert before.diff() == [] and [set(g) for g in opt.param_groups] == keys  # OneCycleLR's keys are gone too
+    assert s.details["schedule"] == "one_cycle" and s.details["shrink"] == SCHEDULED_SHRINK
+    # each trial ran PyTorch's one-cycle over its 10 steps with the candidate as max_lr (our OneCycle is
+    # documented and tested to equal it), and cycled the momentum the other way
+    assert len(opt.seen) == 10 * len(s.details["candidates"])
+    for j, peak in enumerate(s.details["candidates"]):
+        lrs = [lr for lr, _ in opt.seen[10 * j : 10 * (j + 1)]]
+        assert lrs == pytest.approx(list(OneCycle(max_lr=peak, total_steps=10)(np.arange(10))), rel=1e-9)
+        moms = [m for _, m in opt.seen[10 * j : 10 * (j + 1)]]
+        assert moms[0] == pytest.approx(0.95) and min(moms) == pytest.approx(0.85)
+
+
+def test_a_schedule_factory_is_called_per_trial_and_a_bad_schedule_is_named() -> None:
+    model, batches = _task()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    calls = []
+
+    def halve_then_hold(optimizer, peak_lr, steps):
+        calls.append((peak_lr, steps, optimizer.param_groups[0]["lr"]))
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=steps // 2, gamma=0.5)
+
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=0.01, trial_steps=8, extend=0,
+                          schedule=halve_then_hold, shrink=0.0)
+    assert [c[0] for c in calls] == pytest.approx(s.details["candidates"])
+    assert all(steps == 8 and lr == pytest.approx(peak) for peak, steps, lr in calls)
+    assert s.details["schedule"] == "halve_then_hold"
+    assert opt.param_groups[0]["lr"] == 0.05
+    with pytest.raises(ValueError, match="Argument `schedule` must be 'constant', 'one_cycle' or a factory"):
+        verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=0.01, trial_steps=8, schedule="cosine")
