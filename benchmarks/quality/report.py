@@ -23,6 +23,7 @@ from benchmarks.quality.score import (
     DEFAULT_FAMILY,
     FAMILY,
     FLOOR_FAMILY_ALL,
+    BOUNDS_ROW,
     NOISE_SHRINK_ROW,
     NOISY_Z_OPTIONS,
     ONE_CYCLE_FAMILY,
@@ -32,7 +33,7 @@ from benchmarks.quality.score import (
     TOLERANCES,
     VERIFIED_DEFAULT,
 )
-from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH_TASKS, ONE_CYCLE_TASKS, TASKS
+from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH_TASKS, ONE_CYCLE_TASKS, TASKS, TRIANGULAR_TASKS
 from benchmarks.quality.train import CACHE, RunCache, grid_summary, ground_truth, regret, tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def load(task: str):
     scores = json.loads(p.read_text())
     t = TASKS[task]
     cache = RunCache(task)
-    ks = sorted({int(k.split("|")[0]) for k in cache.data})
+    ks = sorted({int(k.split("|")[0]) for k in cache.data if ":" not in k})  # "max:base" keys are pairs
     res = {k: ground_truth(t, k, cache) for k in ks}
     # the grid proper: half-decade points and the quarter-decade points added around the best
     g = grid_summary(t, res)
@@ -219,7 +220,7 @@ def headline_table(rows):
     return "\n".join(lines)
 
 
-def task_table(ev, grids, tasks, fixed, family_rows, fresh: bool = False):
+def task_table(ev, grids, tasks, fixed, family_rows, fresh: str | None = None):
     lines = [
         "| task | rule | suggested LR: median (spread max/min) | metric | regret (mean) | in band | in band, LOTO | "
         "worst regret | cost: steps | cost: seconds | cost: full runs |",
@@ -243,7 +244,7 @@ def task_table(ev, grids, tasks, fixed, family_rows, fresh: bool = False):
             else:
                 inband, lo = f"{s['in_band']}/{len(cells)}", "(chosen here)" if rule in CHOSEN_HERE else "(no tuning)"
                 if fresh:
-                    lo = "(nothing chosen on fresh tasks)"
+                    lo = fresh
             sp = "—" if not math.isfinite(s["spread"]) else f"{s['spread']:.1f}×"
             metric = float(np.mean([c["metric"] for c in cells])) if all(math.isfinite(c["metric"]) for c in cells) else math.inf
             mreg = float(np.mean([c["regret"] for c in cells]))
@@ -260,11 +261,12 @@ FRESH_LABELS = {
     PREVIOUS_VERIFIED: "lrscope verified, previous default (centre at 35 % of the fall, shrink 0.5): expectation 2",
     NOISE_SHRINK_ROW: "lrscope verified, previous centre + noise-dependent shrink: expectation 3, as stated",
     VERIFIED_DEFAULT: "lrscope verified as shipped now (centre at 50 % of the fall, noise-dependent shrink)",
+    BOUNDS_ROW: "lrscope bounds(): its (base_lr, max_lr) pair, trained as it is",
 }
 
 
 def fresh_table(rows):
-    """Fresh tasks: every rule as shipped or published, nothing chosen on these tasks."""
+    """Rules as shipped or published, nothing chosen on these tasks (fresh and triangular tasks)."""
     lines = [
         "| rule | in band | mean regret | worst regret | largest spread across data orders | abstained | cost (full runs, mean) |",
         "|---|---|---|---|---|---|---|",
@@ -348,7 +350,8 @@ def write_report(log=print) -> Path:
     ev_c, grids_c = evaluate(CONSTANT_TASKS)
     ev_o, grids_o = evaluate(ONE_CYCLE_TASKS)
     ev_f, grids_f = evaluate(FRESH_TASKS)
-    ev, grids = {**ev_c, **ev_o, **ev_f}, {**grids_c, **grids_o, **grids_f}
+    ev_t, grids_t = evaluate(TRIANGULAR_TASKS)
+    ev, grids = {**ev_c, **ev_o, **ev_f, **ev_t}, {**grids_c, **grids_o, **grids_f, **grids_t}
     pub = [p for p in PUBLISHED if any(p in ev[t] for t in ev)]
     VERIFIED_CENTRES = [*FAMILY, *DEFAULT_FAMILY]
     fam_const = {
@@ -375,7 +378,9 @@ def write_report(log=print) -> Path:
     rows_o = rule_rows(ev_o, ONE_CYCLE_TASKS, pub + OURS_FIXED, fam_oc)
     fresh_fixed = pub + OURS_FIXED + [PREVIOUS_VERIFIED, NOISE_SHRINK_ROW, VERIFIED_DEFAULT]
     rows_f = rule_rows(ev_f, FRESH_TASKS, fresh_fixed, {})
-    data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f}
+    tri_fixed = pub + OURS_FIXED + [BOUNDS_ROW]
+    rows_t = rule_rows(ev_t, TRIANGULAR_TASKS, tri_fixed, {})
+    data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f, "triangular": rows_t}
     (CACHE / "report.json").write_text(json.dumps(data, indent=1, default=str))
     marks = [(p.replace(" (reimpl., earlier 2.x rule)", ", earlier rule*").replace(" (reimpl.)", "*")
               .replace(" (package)", ""), p) for p in pub]
@@ -386,6 +391,8 @@ def write_report(log=print) -> Path:
                  for f in fam_rows if f["tuned"] and t in f["choice"]]
         if t in ev_f:
             extra = [("lrscope verified", VERIFIED_DEFAULT)]
+        if t in ev_t:
+            extra = [("lrscope bounds() max_lr", BOUNDS_ROW)]
         plot_task(t, ev, grids, marks + extra, DOCS / "img" / f"quality_{t}.png")
     md = [
         "# Suggestion quality: every finder against a ground truth",
@@ -408,9 +415,15 @@ def write_report(log=print) -> Path:
         "",
         noise_table(ev_f, FRESH_TASKS) if ev_f else "",
         "",
+        "## Triangular-cycle tasks (torch's `CyclicLR`, two cycles; every rule's suggestion used as `max_lr` with "
+        "base = max / 4, lrscope's `bounds()` pair as it is; " + ", ".join(t for t in TRIANGULAR_TASKS if t in ev_t)
+        + "): nothing chosen on them",
+        "",
+        fresh_table(rows_t) if ev_t else "(not run yet)",
+        "",
         "## Ground truth per task",
         "",
-        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS, *FRESH_TASKS]),
+        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS, *FRESH_TASKS, *TRIANGULAR_TASKS]),
         "",
         "## Every task × rule",
         "",
@@ -418,7 +431,9 @@ def write_report(log=print) -> Path:
         "",
         task_table(ev_o, grids, ONE_CYCLE_TASKS, pub + OURS_FIXED, [r for r in rows_o if r["tuned"]]),
         "",
-        task_table(ev_f, grids, FRESH_TASKS, fresh_fixed, [], fresh=True) if ev_f else "",
+        task_table(ev_f, grids, FRESH_TASKS, fresh_fixed, [], fresh="(nothing chosen on fresh tasks)") if ev_f else "",
+        "",
+        task_table(ev_t, grids, TRIANGULAR_TASKS, tri_fixed, [], fresh="(nothing chosen on these tasks)") if ev_t else "",
         "",
     ]
     for t in ev:

@@ -32,6 +32,7 @@ from benchmarks.quality.train import (
     RunCache,
     _atomic_json,
     ground_truth,
+    ground_truth_pair,
     lattice_lr,
     raw_sweep,
     snap,
@@ -146,6 +147,8 @@ def _verified(task: Task, order: int, center: float, schedule: str = "constant")
     return out
 
 
+#: lrscope's cyclical bounds on a triangular task (the pair, trained as it is)
+BOUNDS_ROW = "lrscope bounds (loss curve: base_lr and max_lr)"
 LIGHTNING_REIMPL = "Lightning suggestion (reimpl., earlier 2.x rule)"
 LIGHTNING_PACKAGE = "Lightning suggestion (package)"
 
@@ -254,6 +257,12 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
                 out[f"verified(tol={tol:g}) {name}"] = {
                     "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
                     "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+    # cyclical bounds: lrscope's (base_lr, max_lr) pair, trained as it is (every other rule's
+    # suggestion is used as max_lr with base = max / 4)
+    if task.schedule == "triangular":
+        b = res.bounds("loss")
+        out[BOUNDS_ROW] = {"lr": b.max_lr, "base_lr": b.base_lr, "steps": n, "seconds": secs, "interval": None,
+                           "confidence": None, "reason": b.reason}
     # verified for the one-cycle schedule: each trial is a one-cycle of a tenth of the budget
     if task.schedule == "one_cycle":
         from lrscope.torch.verify import pick_from_trials
@@ -295,21 +304,28 @@ def score_task(task: Task, log=print, train_suggestions: bool = True) -> dict:
         log(f"{task.name}: order {order}: {len(cells[order])} suggestions")
     if not train_suggestions:
         return cells
-    ks = set()
+    ks, pairs = set(), set()
     for order, sugg in cells.items():
         for name, s in sugg.items():
             lr = s["lr"] if s["lr"] is not None else task.default_lr
             s["abstained"] = s["lr"] is None
             s["k"] = snap(lr)
-            ks.add(s["k"])
+            if s.get("base_lr") is not None:  # a (base, max) pair: trained as it is
+                s["k_base"] = snap(s["base_lr"])
+                pairs.add((s["k"], s["k_base"]))
+            else:
+                ks.add(s["k"])
     log(f"{task.name}: {len(ks)} distinct lattice LRs to train ({task.n_seeds} seeds each)")
     gt = {}
     for k in sorted(ks):
         gt[k] = ground_truth(task, k, cache)
+    for pair in sorted(pairs):
+        gt[pair] = ground_truth_pair(task, pair[0], pair[1], cache)
     for order, sugg in cells.items():
         for s in sugg.values():
-            s["metric"] = gt[s["k"]]["metric"]
-            s["diverged_seeds"] = gt[s["k"]]["diverged"]
+            g = gt[(s["k"], s["k_base"])] if "k_base" in s else gt[s["k"]]
+            s["metric"] = g["metric"]
+            s["diverged_seeds"] = g["diverged"]
     _atomic_json(CACHE / task.name / "scores.json", {str(o): v for o, v in cells.items()})
     log(f"{task.name}: scores written")
     return cells

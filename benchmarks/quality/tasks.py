@@ -370,9 +370,43 @@ _add(Task(
     optimizer_name="Adam", n_seeds=5, fresh=True,
 ))
 
+# ----------------------------------------------------------------------------- cyclical tasks
+# Triangular cycles (torch's CyclicLR, two cycles over the budget): the grid is over max_lr with
+# base_lr = max_lr / 4 (the CLR paper's 3-4x); lrscope's bounds() pair is trained as it is.
+
+_add(Task(
+    name="digits_mlp_triangular",
+    description="scikit-learn digits (1200 / 597), MLP 64-128-10, SGD momentum 0.9 + torch CyclicLR triangular; grid over max_lr (base = max / 4)",
+    load=lambda: _load_digits(flat=True),
+    build_model=lambda: nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)),
+    make_optimizer=lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
+    loss_fn=ce, batch_size=32, budget=500, grid=(1e-4, 10.0), metric="accuracy", default_lr=0.01,
+    optimizer_name="SGD(momentum=0.9) + CyclicLR", schedule="triangular", n_seeds=5, extra={"ratio": 4.0},
+))
+_add(Task(
+    name="cancer_adamw_triangular",
+    description="breast_cancer (369 / 200), MLP 30-64-64-2, AdamW wd=0.01 + torch CyclicLR triangular; grid over max_lr (base = max / 4)",
+    load=_load_cancer,
+    build_model=lambda: nn.Sequential(nn.Linear(30, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2)),
+    make_optimizer=lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.01),
+    loss_fn=ce, batch_size=16, budget=300, grid=(1e-5, 1.0), metric="accuracy", default_lr=1e-3,
+    optimizer_name="AdamW(wd=0.01) + CyclicLR", schedule="triangular", n_seeds=5, extra={"ratio": 4.0},
+))
+_add(Task(
+    name="fmnist_cnn_bn_triangular",
+    description="Fashion-MNIST (6000 / 2000), CNN with BatchNorm, SGD momentum 0.9 + torch CyclicLR triangular; grid over max_lr (base = max / 4)",
+    load=lambda: _load_fmnist(),
+    build_model=lambda: _small_cnn(bn=True),
+    make_optimizer=lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
+    loss_fn=ce, batch_size=64, budget=600, grid=(1e-4, 10.0), metric="accuracy", default_lr=0.01,
+    optimizer_name="SGD(momentum=0.9) + CyclicLR", schedule="triangular", extra={"ratio": 4.0},
+))
+
 #: the tasks whose suggestions are for a constant LR (the one-cycle task is scored on its own);
 #: every constant of the shipped rules was chosen (leave-one-task-out) on these
 CONSTANT_TASKS = [n for n, t in TASKS.items() if t.schedule == "constant" and not t.fresh]
 #: constant-LR tasks added after the constants were fixed: scored only, never chosen on
 FRESH_TASKS = [n for n, t in TASKS.items() if t.fresh]
 ONE_CYCLE_TASKS = [n for n, t in TASKS.items() if t.schedule == "one_cycle"]
+#: triangular-cycle tasks: the suggestion is max_lr (base = max / 4), or lrscope's bounds() pair
+TRIANGULAR_TASKS = [n for n, t in TASKS.items() if t.schedule == "triangular"]

@@ -65,20 +65,29 @@ class RunCache:
 # ----------------------------------------------------------------------------- training
 
 
-def make_scheduler(task: Task, opt: torch.optim.Optimizer, lr: float):
+#: a triangular task's cycle: step_size_up = budget / TRIANGULAR_HALF_CYCLES (two full cycles)
+TRIANGULAR_HALF_CYCLES = 4
+
+
+def make_scheduler(task: Task, opt: torch.optim.Optimizer, lr: float, base_lr: float | None = None):
     if task.schedule == "one_cycle":
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=task.budget)
+    if task.schedule == "triangular":  # torch's CyclicLR on its defaults (momentum cycles too)
+        base = lr / task.extra["ratio"] if base_lr is None else base_lr
+        return torch.optim.lr_scheduler.CyclicLR(opt, base_lr=base, max_lr=lr, mode="triangular",
+                                                 step_size_up=task.budget // TRIANGULAR_HALF_CYCLES)
     return None
 
 
-def train(task: Task, lr: float, seed: int, steps: int | None = None) -> dict:
-    """Train ``task`` from seed ``seed`` at ``lr`` (constant, or max_lr of one-cycle) for ``steps``
-    (default: the task's budget); return the held-out metric and what it cost."""
+def train(task: Task, lr: float, seed: int, steps: int | None = None, base_lr: float | None = None) -> dict:
+    """Train ``task`` from seed ``seed`` at ``lr`` (constant, or max_lr of one-cycle / a triangular
+    cycle whose base is ``base_lr``, default ``lr / task.extra["ratio"]``) for ``steps`` (default: the
+    task's budget); return the held-out metric and what it cost."""
     steps = task.budget if steps is None else steps
     t0 = time.perf_counter()
     model = task.model(seed)
     opt = task.make_optimizer(model.parameters(), lr)
-    sched = make_scheduler(task, opt, lr)
+    sched = make_scheduler(task, opt, lr, base_lr)
     it = task.batches(seed)
     diverged = False
     for _ in range(steps):
@@ -113,6 +122,22 @@ def ground_truth(task: Task, k: int, cache: RunCache | None = None, seeds=None) 
         div += bool(r["diverged"])
     m = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf
     return {"k": k, "lr": lattice_lr(k), "metric": m, "metrics": vals, "diverged": div, "seconds": float(np.mean(secs))}
+
+
+def ground_truth_pair(task: Task, k_max: int, k_base: int, cache: RunCache | None = None) -> dict:
+    """Mean held-out metric of a triangular cycle between lattice points k_base and k_max (cached)."""
+    cache = cache or RunCache(task.name)
+    key = f"{k_max}:{k_base}"
+    vals, div = [], 0
+    for s in range(task.n_seeds):
+        r = cache.get(key, s)  # type: ignore[arg-type]
+        if r is None:
+            r = train(task, lattice_lr(k_max), s, base_lr=lattice_lr(k_base))
+            cache.put(key, s, r)  # type: ignore[arg-type]
+        vals.append(r["metric"])
+        div += bool(r["diverged"])
+    m = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf
+    return {"metric": m, "diverged": div}
 
 
 def run_grid(task: Task, log=print) -> dict:
