@@ -119,3 +119,40 @@ def test_metric_bounds_quantised_accuracy_is_not_ragged_at_the_first_wiggle():
     assert b.found
     assert 10**-4.0 < b.base_lr < 10**-3.0
     assert 0.004 < b.max_lr <= 0.03, b
+
+
+def test_max_lr_keeps_half_a_decade_below_a_blow_up_right_after_the_fall():
+    # the fall ends right at the blow-up: 90 % of it lies within a tenth of a decade of the lowest loss
+    def f(u):
+        return 2.0 - np.tanh((u + 1.3) / 0.4) + np.where(u > -0.5, 60 * (u + 0.5) ** 2, 0.0)
+
+    fine = np.linspace(U[START], 0, 200001)
+    level, low = f(U[START]), f(fine).min()
+    u_min = fine[np.argmin(f(fine))]
+    u90 = _first(fine, f(fine), level - 0.9 * (level - low))
+    assert u_min - u90 < 0.5  # the fixture: the uncapped max_lr would sit inside the cap
+    free = loss_bounds(LRS, f(U), min_gap=None)
+    assert abs(math.log10(free.max_lr) - u90) <= 0.05
+    b = loss_bounds(LRS, f(U))
+    # the cap hangs from the lowest *smoothed* loss (the smoother blends in the blow-up, so it sits a
+    # little before the analytic minimum)
+    lr_min = LRS[b.details["peak_index"]]
+    assert abs(math.log10(lr_min) - u_min) <= 0.2
+    assert b.found and b.max_lr <= lr_min / 10**0.5 * (1 + 1e-9)
+    assert math.log10(b.max_lr) >= math.log10(lr_min) - 0.5 - 0.021  # the largest grid point under the cap
+    assert "capped 0.5 decade(s) below the lowest loss" in b.reason
+    assert b.base_lr == free.base_lr
+    wide = loss_bounds(LRS, f(U), min_gap=1.0)
+    assert wide.max_lr <= lr_min / 10 * (1 + 1e-9)
+
+
+def test_a_cap_that_leaves_no_range_abstains_and_bad_min_gap_is_named():
+    def f(u):  # a sharp fall right before the blow-up: 10 % and 90 % of it both inside the cap
+        return 2.0 - np.tanh((u + 0.8) / 0.05) + np.where(u > -0.7, 60 * (u + 0.7) ** 2, 0.0)
+
+    b = loss_bounds(LRS, f(U))
+    assert not b.found and "no range to cycle over" in b.reason and "0.5 decade" in b.reason
+    assert loss_bounds(LRS, f(U), min_gap=None).found
+    for bad in (-0.1, math.nan, "half", True):
+        with pytest.raises(ValueError, match="Argument `min_gap` must be a finite number of decades >= 0, or None"):
+            loss_bounds(LRS, f(U), min_gap=bad)

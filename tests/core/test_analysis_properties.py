@@ -101,3 +101,11 @@ def test_malformed_lrs_raise_value_error_naming_the_argument(curve, data):
     if lrs.size >= 2:
         with pytest.raises(ValueError, match="strictly increasing"):
             suggest(lrs[::-1], losses, "valley")
+
+
+@given(curves())
+def test_loss_bounds_max_lr_keeps_its_distance_from_the_turn(curve):
+    lrs, losses = curve
+    b = loss_bounds(lrs, losses)
+    if b.found:  # max_lr is never within half a decade of the lowest smoothed loss
+        assert b.max_lr <= float(np.asarray(lrs, dtype=float)[b.details["peak_index"]]) / 10**0.5 * (1 + 1e-12)

@@ -32,6 +32,8 @@ from lrscope.analysis.smoothing import median_filter
 from lrscope.analysis.types import Bounds
 
 _RAGGED_WINDOW = 9
+#: decades ``max_lr`` keeps below the lowest loss (the ``drop`` rule's cap)
+DEFAULT_MIN_GAP = 0.5
 _RAGGED_FLOOR = 0.02
 
 
@@ -65,6 +67,7 @@ def loss_bounds(
     sweep: Sweep | None = None,
     base_fraction: float = 0.1,
     max_fraction: float = 0.9,
+    min_gap: float | None = DEFAULT_MIN_GAP,
     **options: Any,
 ) -> Bounds:
     """``base_lr`` where the loss starts to fall, ``max_lr`` where it stops falling.
@@ -77,10 +80,16 @@ def loss_bounds(
         lrs: learning rates; losses: raw losses (NaN/inf allowed); sweep: ``"exp"``/``"linear"``/None.
         base_fraction: fraction of the fall done at ``base_lr`` (0 < . < max_fraction).
         max_fraction: fraction of the fall done at ``max_lr`` (< 1).
+        min_gap: ``max_lr`` stays at least this many decades below the LR of the lowest loss (the
+            turn, beyond which training diverges; the cap of the ``drop`` rule); None: no cap.
+            A cycle spends many steps at ``max_lr``: on a curve that falls almost to its blow-up,
+            90 % of the fall can lie a tenth of a decade from it (the quality benchmark's triangular
+            tasks, ``docs/quality.md``).
         **options: curve preparation keywords (:func:`~lrscope.analysis.curve.prepare_curve`).
 
     Returns:
-        :class:`Bounds`, or ``Bounds.abstain`` with the reason.
+        :class:`Bounds`, or ``Bounds.abstain`` with the reason (also when the cap leaves no range
+        between ``base_lr`` and ``max_lr``).
 
     Raises:
         ValueError: for malformed input or fractions.
@@ -93,8 +102,11 @@ def loss_bounds(
         (-3.6, -2.4)
     """
     bf, mf = _check_fractions("base_fraction", base_fraction, "max_fraction", max_fraction)
+    if min_gap is not None and not (isinstance(min_gap, (int, float)) and not isinstance(min_gap, bool)
+                                    and math.isfinite(min_gap) and min_gap >= 0):
+        raise ValueError(f"Argument `min_gap` must be a finite number of decades >= 0, or None. Received: min_gap={min_gap!r}")
     curve = prepare_curve(lrs, losses, sweep=sweep, **options)
-    return _bounds_from_curve(curve, "loss", bf, mf, ragged_factor=None, higher_is_better=False)
+    return _bounds_from_curve(curve, "loss", bf, mf, ragged_factor=None, higher_is_better=False, min_gap=min_gap)
 
 
 def metric_bounds(
@@ -152,7 +164,8 @@ def metric_bounds(
 
 
 def _bounds_from_curve(
-    curve: Curve, method: str, lo_frac: float, hi_frac: float, *, ragged_factor: float | None, higher_is_better: bool
+    curve: Curve, method: str, lo_frac: float, hi_frac: float, *, ragged_factor: float | None, higher_is_better: bool,
+    min_gap: float | None = None,
 ) -> Bounds:
     if not curve.ok:
         assert curve.problem is not None
@@ -176,6 +189,21 @@ def _bounds_from_curve(
             f"(at lr={curve.lrs[i_lo]:.3g}): no range to cycle over",
             **curve.summary(),
         )
+    if min_gap is not None:
+        cap = float(curve.lrs[curve.i_min]) / 10**min_gap
+        if curve.lrs[i_hi] > cap:
+            below = np.flatnonzero(curve.lrs[: i_hi + 1] <= cap)
+            if below.size == 0 or below[-1] <= i_lo:
+                return Bounds.abstain(
+                    method,
+                    f"the {hi_frac:.0%} point of the fall (lr={curve.lrs[i_hi]:.3g}) lies within {min_gap:g} decade(s) of "
+                    f"the lowest loss (lr={curve.lrs[curve.i_min]:.3g}), and below that cap there is no range to cycle "
+                    f"over from base_lr={curve.lrs[i_lo]:.3g}",
+                    **curve.summary(),
+                )
+            why_hi = (f"capped {min_gap:g} decade(s) below the lowest loss (lr={curve.lrs[curve.i_min]:.3g}), where "
+                      f"training becomes unstable; {hi_frac:.0%} of the way is lr={curve.lrs[i_hi]:.3g}")
+            i_hi = int(below[-1])
     sign = -1.0 if (method == "metric" and higher_is_better) else 1.0
     what = "loss" if method == "loss" else "metric"
     moves = "falls" if sign > 0 else "rises"
