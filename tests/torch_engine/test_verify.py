@@ -345,3 +345,12 @@ def test_a_schedule_factory_is_called_per_trial_and_a_bad_schedule_is_named() ->
     assert opt.param_groups[0]["lr"] == 0.05
     with pytest.raises(ValueError, match="Argument `schedule` must be 'constant', 'one_cycle' or a factory"):
         verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=0.01, trial_steps=8, schedule="cosine")
+
+
+def test_one_cycle_trials_work_with_an_optimizer_without_momentum() -> None:
+    model, batches = _task()
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.05)
+    before = FullState(model, opt)
+    s = verify_suggestion(model, opt, batches, nn.functional.mse_loss, center=0.01, trial_steps=6, extend=0,
+                          schedule="one_cycle")
+    assert s.lr is not None and before.diff() == []

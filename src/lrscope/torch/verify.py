@@ -93,7 +93,10 @@ def _schedule_name(schedule: Any) -> str:
 
 def _one_cycle(optimizer: torch.optim.Optimizer, peak_lr: float, steps: int) -> Any:
     ratios = [g["lr"] / peak_lr for g in optimizer.param_groups]  # the groups' LR ratios, kept
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[peak_lr * r for r in ratios], total_steps=steps)
+    # torch's default cycles the momentum too; an optimizer without one (Adagrad) just cycles the LR
+    cycle = "momentum" in optimizer.defaults or "betas" in optimizer.defaults
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[peak_lr * r for r in ratios], total_steps=steps,
+                                               cycle_momentum=cycle)
 
 
 def _scheduler_factory(schedule: Any) -> Callable[[torch.optim.Optimizer, float, int], Any] | None:
