@@ -615,3 +615,29 @@ def test_find_verify_says_why_it_cannot_reuse_a_one_shot_iterator(capsys, tmp_pa
                          "--no-progress")
     assert code == 0, err
     assert "Not verified: --verify needs train_batches it can iterate again" in out
+
+
+def test_find_verify_failure_in_user_code_keeps_the_range_test_and_exits_1(capsys, tmp_path):
+    # the factory's loss counts its calls and raises once the sweep's 20 steps are done: in the trials
+    body = TINY + """
+CALLS = [0]
+
+def make():
+    m, o, loss, b, _ = _parts()
+    def flaky(out, y):
+        CALLS[0] += 1
+        if CALLS[0] > 20:
+            raise RuntimeError("out of memory (simulated)")
+        return loss(out, y)
+    return m, o, flaky, b
+"""
+    spec = write_factory(tmp_path, body)
+    out_dir = tmp_path / "o"
+    code, out, err = run(capsys, "find", f"{spec}:make", "--num-steps", "20", "--start-lr", "1e-4", "--end-lr", "1",
+                         "--verify", "100", "-o", out_dir, "--no-progress")
+    assert code == 1
+    assert "the verification failed: RuntimeError: out of memory (simulated)" in err
+    from lrscope.result import RangeTestResult
+
+    res = RangeTestResult.load(out_dir / "range_test.json")  # the range test is kept
+    assert len(res) == 20 and res.config["verified"]["lr"] is None

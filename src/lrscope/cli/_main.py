@@ -445,16 +445,16 @@ def cmd_find(args: argparse.Namespace) -> int:
     _say("")
     _say(_answer_line(rows))
     _say(_bounds_line(result))
-    if args.verify:
-        _verify(task, result, args.verify, device)
+    verified = _verify(task, result, args.verify, device) if args.verify else True
     written = _write_outputs(result, out, title=f"lrscope find: {where}")
     _print_written(out, written)
-    return EXIT_OK
+    return EXIT_OK if verified else EXIT_FAILED
 
 
-def _verify(task: Any, result: Any, total_steps: int, device: Any) -> None:
+def _verify(task: Any, result: Any, total_steps: int, device: Any) -> bool:
     """``find --verify``: train briefly around the range test's reading (``verify_suggestion``), print
-    the verified LR and keep it in ``result.config["verified"]``."""
+    the verified LR and keep it in ``result.config["verified"]``. False when the user's code raised
+    during the trials (the range test's files are still written; the exit code is then 1)."""
     from lrscope.torch.verify import verify_suggestion
 
     trial_steps = max(3, total_steps // 10)
@@ -464,7 +464,7 @@ def _verify(task: Any, result: Any, total_steps: int, device: Any) -> None:
         _say("")
         _say(f"Not verified: {msg}")
         result.config["verified"] = {"lr": None, "reason": msg}
-        return
+        return True
     kwargs: dict[str, Any] = {"loss_fn": task.loss_fn}
     if device is not None:  # the model was moved; the batches go where it is, as in the range test
         from lrscope.torch.engine import _to_device
@@ -483,9 +483,12 @@ def _verify(task: Any, result: Any, total_steps: int, device: Any) -> None:
     except ValueError as exc:  # the curve says nothing to verify: say so, keep the range test
         _say(f"Not verified: {exc}")
         result.config["verified"] = {"lr": None, "reason": str(exc)}
-        return
-    except Exception as exc:  # the user's model, loss or data raised (their state is restored)
-        raise RunError(f"the verification failed: {type(exc).__name__}: {exc}") from exc
+        return True
+    except Exception as exc:  # the user's code raised in a trial (their state is restored)
+        msg = f"the verification failed: {type(exc).__name__}: {exc}"
+        _say(f"lrscope find: error: {msg}", err=True)
+        result.config["verified"] = {"lr": None, "reason": msg}
+        return False
     tried = ", ".join(f"{lr:.3g}: {'diverged' if sc is None else f'{sc:.4g}'}"
                       for lr, sc in zip(v.details["candidates"], v.details["scores"]))
     _say(f"Trial losses (lr: loss) {tried}")
@@ -498,6 +501,7 @@ def _verify(task: Any, result: Any, total_steps: int, device: Any) -> None:
         "trial_steps": trial_steps, "total_steps": total_steps, "steps": v.details["steps"],
         "seconds": round(v.details["seconds"], 2), "shrink": v.details["shrink"],
     }
+    return True
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
