@@ -32,7 +32,6 @@ from benchmarks.quality.train import (
     RunCache,
     _atomic_json,
     ground_truth,
-    ground_truth_pair,
     lattice_lr,
     raw_sweep,
     snap,
@@ -180,6 +179,13 @@ def _tlf(task: Task, order: int) -> dict:
     return out
 
 
+def _trial_row(p, v: dict, sweep_steps: int, sweep_seconds: float, reason: str | None = None) -> dict:
+    """A verified pick as a score row: its cost is the sweep plus the trials ``v``."""
+    return {"lr": p.lr, "steps": sweep_steps + v["steps"], "seconds": sweep_seconds + v["seconds"], "interval": p.interval,
+            "confidence": p.confidence, "reason": p.reason if reason is None else reason,
+            "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+
+
 def suggestions_for(task: Task, order: int) -> dict[str, dict]:
     """name -> {"lr", "steps", "seconds", "interval", "confidence"} for one data order."""
     from lrscope.analysis import rules
@@ -218,9 +224,7 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
             v = _verified(task, order, center)
             for sh in SHRINKS:
                 p = pick_from_trials(v["candidates"], v["scores"], shrink=sh)
-                out[f"verified(shrink={sh:g}) {name}"] = {
-                    "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
-                    "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+                out[f"verified(shrink={sh:g}) {name}"] = _trial_row(p, v, n, secs)
             trial_steps = max(3, int(round(VERIFY_FRACTION * task.budget)))
             # as verify_suggestion(center=result) does: a reading too noisy to answer alone (a fall of
             # CENTER_MIN_Z-2 standard errors) still places the trials; with nothing to read, a user
@@ -237,26 +241,17 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
                 if auto:  # the library's own rule, exactly as verify_suggestion applies it
                     sh, why = default_shrink(trial_steps, None, z)
                 p = pick_from_trials(vz["candidates"], vz["scores"], shrink=sh)
-                row = {"lr": p.lr, "steps": n + vz["steps"], "seconds": secs + vz["seconds"], "interval": p.interval,
-                       "confidence": p.confidence, "reason": p.reason, "verify_steps": vz["steps"], "verify_seconds": vz["seconds"]}
-                out[f"verified(noisy below z={thr:g}) {name}"] = row
+                out[f"verified(noisy below z={thr:g}) {name}"] = _trial_row(p, vz, n, secs)
                 if auto:
-                    out[f"verified(auto) {name}"] = dict(row, reason=f"{p.reason} ({why})")
+                    out[f"verified(auto) {name}"] = _trial_row(p, vz, n, secs, reason=f"{p.reason} ({why})")
             if f"verified(shrink=0.5) {name}" == PREVIOUS_VERIFIED:
-                from lrscope.analysis.curve import prepare_curve
-
-                z = prepare_curve(lrs, losses, sweep="exp", min_z=0.0).z
-                sh = NOISE_SHRINK["shrink"] if z < NOISE_SHRINK["z_below"] else 0.5
+                zc = _z(c)  # the curve's z, stored with the centre whether or not it abstained
+                sh = NOISE_SHRINK["shrink"] if zc < NOISE_SHRINK["z_below"] else 0.5
                 p = pick_from_trials(v["candidates"], v["scores"], shrink=sh)
-                out[NOISE_SHRINK_ROW] = {
-                    "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
-                    "confidence": p.confidence, "reason": f"{p.reason} (curve z={z:.1f}: shrink {sh:g})",
-                    "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+                out[NOISE_SHRINK_ROW] = _trial_row(p, v, n, secs, reason=f"{p.reason} (curve z={zc:.1f}: shrink {sh:g})")
             for tol in TOLERANCES:
                 p = pick_from_trials(v["candidates"], v["scores"], tolerance=tol)
-                out[f"verified(tol={tol:g}) {name}"] = {
-                    "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
-                    "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+                out[f"verified(tol={tol:g}) {name}"] = _trial_row(p, v, n, secs)
     # cyclical bounds: lrscope's (base_lr, max_lr) pair, trained as it is (every other rule's
     # suggestion is used as max_lr with base = max / 4)
     if task.schedule == "triangular":
@@ -273,9 +268,7 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
             v = _verified(task, order, center, schedule="one_cycle")
             for sh in ONE_CYCLE_SHRINKS:
                 p = pick_from_trials(v["candidates"], v["scores"], shrink=sh)
-                out[f"verified one-cycle(shrink={sh:g}) {name}"] = {
-                    "lr": p.lr, "steps": n + v["steps"], "seconds": secs + v["seconds"], "interval": p.interval,
-                    "confidence": p.confidence, "reason": p.reason, "verify_steps": v["steps"], "verify_seconds": v["seconds"]}
+                out[f"verified one-cycle(shrink={sh:g}) {name}"] = _trial_row(p, v, n, secs)
     # published finders
     sw = raw_sweep(task, order, 1e-7, 10.0, 100)
     fa_lrs, _ = published._fastai_curve(sw["lrs"], sw["losses"])
@@ -320,7 +313,7 @@ def score_task(task: Task, log=print, train_suggestions: bool = True) -> dict:
     for k in sorted(ks):
         gt[k] = ground_truth(task, k, cache)
     for pair in sorted(pairs):
-        gt[pair] = ground_truth_pair(task, pair[0], pair[1], cache)
+        gt[pair] = ground_truth(task, pair[0], cache, k_base=pair[1])
     for order, sugg in cells.items():
         for s in sugg.values():
             g = gt[(s["k"], s["k_base"])] if "k_base" in s else gt[s["k"]]

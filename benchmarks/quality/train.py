@@ -107,37 +107,24 @@ def train(task: Task, lr: float, seed: int, steps: int | None = None, base_lr: f
     return {"metric": metric, "diverged": diverged, "seconds": time.perf_counter() - t0}
 
 
-def ground_truth(task: Task, k: int, cache: RunCache | None = None, seeds=None) -> dict:
-    """Mean held-out metric over ``seeds`` of training at lattice point k (cached)."""
+def ground_truth(task: Task, k: int, cache: RunCache | None = None, seeds=None, k_base: int | None = None) -> dict:
+    """Mean held-out metric over ``seeds`` of training at lattice point k (cached); with ``k_base``, a
+    triangular cycle from lattice point k_base up to k (cached under ``"k:k_base"``)."""
     cache = cache or RunCache(task.name)
     seeds = tuple(range(task.n_seeds)) if seeds is None else seeds
+    key = k if k_base is None else f"{k}:{k_base}"
+    base_lr = None if k_base is None else lattice_lr(k_base)
     vals, secs, div = [], [], 0
     for s in seeds:
-        r = cache.get(k, s)
+        r = cache.get(key, s)  # type: ignore[arg-type]
         if r is None:
-            r = train(task, lattice_lr(k), s)
-            cache.put(k, s, r)
+            r = train(task, lattice_lr(k), s, base_lr=base_lr)
+            cache.put(key, s, r)  # type: ignore[arg-type]
         vals.append(r["metric"])
         secs.append(r["seconds"])
         div += bool(r["diverged"])
     m = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf
     return {"k": k, "lr": lattice_lr(k), "metric": m, "metrics": vals, "diverged": div, "seconds": float(np.mean(secs))}
-
-
-def ground_truth_pair(task: Task, k_max: int, k_base: int, cache: RunCache | None = None) -> dict:
-    """Mean held-out metric of a triangular cycle between lattice points k_base and k_max (cached)."""
-    cache = cache or RunCache(task.name)
-    key = f"{k_max}:{k_base}"
-    vals, div = [], 0
-    for s in range(task.n_seeds):
-        r = cache.get(key, s)  # type: ignore[arg-type]
-        if r is None:
-            r = train(task, lattice_lr(k_max), s, base_lr=lattice_lr(k_base))
-            cache.put(key, s, r)  # type: ignore[arg-type]
-        vals.append(r["metric"])
-        div += bool(r["diverged"])
-    m = float(np.mean(vals)) if all(math.isfinite(v) for v in vals) else math.inf
-    return {"metric": m, "diverged": div}
 
 
 def run_grid(task: Task, log=print) -> dict:

@@ -58,18 +58,22 @@ def lr_pair(draw: st.DrawFn, strict: bool = True) -> tuple[float, float]:
     return lo, hi
 
 
-@st.composite
-def cyclics(draw: st.DrawFn) -> Cyclic:
+def _cyclic_args(draw: st.DrawFn) -> dict:
+    """The arguments every Cyclic strategy draws, in one order (base, top, sizes, mode, gamma)."""
     base, top = draw(lr_pair(strict=False))
-    return Cyclic(
-        base,
-        top,
+    return dict(
+        base_lr=base,
+        max_lr=top,
         step_size_up=draw(sizes),
         step_size_down=draw(st.none() | sizes),
-        mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
+        mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),  # ignored with scale_fn
         gamma=draw(st.floats(1e-3, 1.0)),
-        window=draw(st.sampled_from(["triangular", "welch", "hann"])),
     )
+
+
+@st.composite
+def cyclics(draw: st.DrawFn) -> Cyclic:
+    return Cyclic(**_cyclic_args(draw), window=draw(st.sampled_from(["triangular", "welch", "hann"])))
 
 
 @st.composite
@@ -141,18 +145,9 @@ def scale_fns(draw: st.DrawFn) -> Callable[[float], float]:
 
 @st.composite
 def custom_cyclics(draw: st.DrawFn) -> Cyclic:
-    base, top = draw(lr_pair(strict=False))
-    return Cyclic(
-        base,
-        top,
-        step_size_up=draw(sizes),
-        step_size_down=draw(st.none() | sizes),
-        mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),  # ignored with scale_fn
-        gamma=draw(st.floats(1e-3, 1.0)),
-        scale_fn=draw(scale_fns()),
-        scale_mode=draw(st.sampled_from([None, "cycle", "iterations"])),
-        window=draw(st.sampled_from(WINDOWS)),
-    )
+    args = _cyclic_args(draw)
+    return Cyclic(**args, scale_fn=draw(scale_fns()), scale_mode=draw(st.sampled_from([None, "cycle", "iterations"])),
+                  window=draw(st.sampled_from(WINDOWS)))
 
 
 @st.composite
