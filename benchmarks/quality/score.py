@@ -86,6 +86,17 @@ NOISE_SHRINK = {"z_below": 50.0, "shrink": 1.0}
 NOISE_SHRINK_ROW = "verified(noise-dependent shrink) drop(f=0.35,gap=1,z=2)"
 
 
+#: Round-2 hypothesis (stated before the round-2 fresh tasks ran): small batches want a lower LR than a
+#: 100-step range test shows. The rule: lower the shipped ``drop`` reading in proportion to the batch
+#: below 32 (lr x batch / 32), the linear-scaling rule, untouched at batch 32 and above. Read off the
+#: round-1 observation, so only round 2 can test it.
+BATCH_REF = 32
+BATCH_ROW = "lrscope drop x min(1, batch/32) (round-2 hypothesis)"
+#: drop, as shipped, read off the validation loss of a range test that holds out a slice of the
+#: training set (Task.validation_split) instead of the training loss
+VAL_ROW = "lrscope drop on the validation curve"
+
+
 def _z(s: dict) -> float | None:
     z = s.get("z")
     return math.inf if z == "inf" else z
@@ -120,6 +131,32 @@ def _lrscope_result(task: Task, order: int, num_steps: int):
     res.config["seconds"] = time.perf_counter() - t0
     res.save(path)
     del torch
+    return res
+
+
+def _lrscope_val_result(task: Task, order: int):
+    """The engine's range test trained on the training set less a validation slice, recording the
+    loss on that slice after every step (``val_data``; cached as the result's JSON)."""
+    from lrscope.result import RangeTestResult
+
+    path = CACHE / task.name / f"lrscope_val_100_o{order}.json"
+    if path.is_file():
+        return RangeTestResult.load(path)
+    from lrscope.torch import range_test
+
+    tr, va = task.validation_split()
+    Xtr, ytr, _, _ = task.data()
+    val = [(Xtr[va[i : i + 256]], ytr[va[i : i + 256]]) for i in range(0, len(va), 256)]
+    it = task.batches(1000 + order, subset=tr)
+    num_steps = SWEEP["num_steps"]
+    batches = [next(it) for _ in range(num_steps)]
+    model = task.model(0)
+    opt = task.make_optimizer(model.parameters(), SWEEP["start_lr"])
+    t0 = time.perf_counter()
+    res = range_test(model, opt, batches, task.loss_fn, start_lr=SWEEP["start_lr"], end_lr=SWEEP["end_lr"],
+                     num_steps=num_steps, val_data=val, val_batches=len(val), progress=False)
+    res.config["seconds"] = time.perf_counter() - t0
+    res.save(path)
     return res
 
 
@@ -252,6 +289,12 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
             for tol in TOLERANCES:
                 p = pick_from_trials(v["candidates"], v["scores"], tolerance=tol)
                 out[f"verified(tol={tol:g}) {name}"] = _trial_row(p, v, n, secs)
+    if task.schedule == "constant":
+        d = out["lrscope drop"]
+        out[BATCH_ROW] = {**d, "lr": None if d["lr"] is None else d["lr"] * min(1.0, task.batch_size / BATCH_REF)}
+        vres = _lrscope_val_result(task, order)
+        put(VAL_ROW, rules.suggest(*vres.curve("val_loss"), "drop", sweep="exp"), steps=len(vres.lrs),
+            seconds=float(vres.config.get("seconds", math.nan)))
     # cyclical bounds: lrscope's (base_lr, max_lr) pair, trained as it is (every other rule's
     # suggestion is used as max_lr with base = max / 4)
     if task.schedule == "triangular":
