@@ -23,7 +23,9 @@ from benchmarks.quality.score import (
     DEFAULT_FAMILY,
     FAMILY,
     FLOOR_FAMILY_ALL,
+    BATCH_ROW,
     BOUNDS_ROW,
+    FIRST_CROSSING_ROW,
     NOISE_SHRINK_ROW,
     NOISY_Z_OPTIONS,
     ONE_CYCLE_FAMILY,
@@ -31,9 +33,10 @@ from benchmarks.quality.score import (
     PREVIOUS_VERIFIED,
     SHRINKS,
     TOLERANCES,
+    VAL_ROW,
     VERIFIED_DEFAULT,
 )
-from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH_TASKS, ONE_CYCLE_TASKS, TASKS, TRIANGULAR_TASKS
+from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH2_TASKS, FRESH_TASKS, ONE_CYCLE_TASKS, TASKS, TRIANGULAR_TASKS
 from benchmarks.quality.train import CACHE, RunCache, grid_summary, ground_truth, regret, tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +57,13 @@ PUBLISHED = [
 #: our rules whose shipped constants were chosen on (part of) this suite: no "no tuning" label
 CHOSEN_HERE = {
     "lrscope drop": "shipped default = the in-sample choice of its family; its leave-one-task-out figure is the 'lrscope default' row",
+    BATCH_ROW: "in-sample: its form was read off the batch-16 tasks of this suite and of round 1",
+    FIRST_CROSSING_ROW: "the former default, chosen on this suite; its leave-one-task-out figure was 12/18",
 }
-OURS_FIXED = ["lrscope minimum", "lrscope steepest", "lrscope valley", "lrscope slide", "lrscope drop", "lrscope one_cycle"]
+#: rows scored on constant-LR tasks only, no constant chosen (the batch correction's form aside)
+CONSTANT_ONLY = [BATCH_ROW, VAL_ROW]
+OURS_FIXED = ["lrscope minimum", "lrscope steepest", "lrscope valley", "lrscope slide", "lrscope drop", FIRST_CROSSING_ROW,
+              "lrscope one_cycle"]
 
 
 def load(task: str):
@@ -262,7 +270,29 @@ FRESH_LABELS = {
     NOISE_SHRINK_ROW: "lrscope verified, previous centre + noise-dependent shrink: expectation 3, as stated",
     VERIFIED_DEFAULT: "lrscope verified as shipped now (centre at 50 % of the fall, noise-dependent shrink)",
     BOUNDS_ROW: "lrscope bounds(): its (base_lr, max_lr) pair, trained as it is",
+    BATCH_ROW: "lrscope drop x min(1, batch / 32): the round-2 hypothesis",
+    VAL_ROW: "lrscope drop on the validation curve (20 % of the training set held out)",
 }
+
+
+def round2_table(ev, tasks):
+    """Round 2, task by task: the rows its expectations name, in band out of 3 data orders."""
+    cols = [("drop", "lrscope drop"), ("drop x batch/32", BATCH_ROW), ("drop, validation curve", VAL_ROW),
+            ("verified as shipped", VERIFIED_DEFAULT), ("best published rule on this task", None)]
+    lines = ["| task | batch | " + " | ".join(c for c, _ in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for t in tasks:
+        if t not in ev:
+            continue
+        cells = []
+        for _, rule in cols:
+            if rule is None:
+                pub = {r: sum(c["in_band"] for c in ev[t][r]) for r in PUBLISHED if r in ev[t]}
+                top = max(pub.values())
+                cells.append(f"{top}/3 ({', '.join(r for r, v in pub.items() if v == top)})")
+            else:
+                cells.append(f"{sum(c['in_band'] for c in ev[t][rule])}/3")
+        lines.append(f"| {t} | {TASKS[t].batch_size} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def fresh_table(rows):
@@ -351,7 +381,8 @@ def write_report(log=print) -> Path:
     ev_o, grids_o = evaluate(ONE_CYCLE_TASKS)
     ev_f, grids_f = evaluate(FRESH_TASKS)
     ev_t, grids_t = evaluate(TRIANGULAR_TASKS)
-    ev, grids = {**ev_c, **ev_o, **ev_f, **ev_t}, {**grids_c, **grids_o, **grids_f, **grids_t}
+    ev_2, grids_2 = evaluate(FRESH2_TASKS)
+    ev, grids = {**ev_c, **ev_o, **ev_f, **ev_2, **ev_t}, {**grids_c, **grids_o, **grids_f, **grids_2, **grids_t}
     pub = [p for p in PUBLISHED if any(p in ev[t] for t in ev)]
     VERIFIED_CENTRES = [*FAMILY, *DEFAULT_FAMILY]
     fam_const = {
@@ -371,16 +402,18 @@ def write_report(log=print) -> Path:
         "lrscope one_cycle target (LOTO-chosen)": list(ONE_CYCLE_FAMILY),
         "lrscope one_cycle target, 40-step sweep (LOTO-chosen)": [f"short40 {n}" for n in ONE_CYCLE_FAMILY],
     }
-    rows_c = rule_rows(ev_c, CONSTANT_TASKS, pub + OURS_FIXED, fam_const)
+    rows_c = rule_rows(ev_c, CONSTANT_TASKS, pub + OURS_FIXED + CONSTANT_ONLY, fam_const)
     pipe = pipeline_rows(ev_c, CONSTANT_TASKS, DEFAULT_FAMILY, SHRINKS, "lrscope verified around the default (LOTO-chosen default and shrink)")
     if pipe is not None:
         rows_c.insert(len(rows_c) - 2, pipe)
     rows_o = rule_rows(ev_o, ONE_CYCLE_TASKS, pub + OURS_FIXED, fam_oc)
-    fresh_fixed = pub + OURS_FIXED + [PREVIOUS_VERIFIED, NOISE_SHRINK_ROW, VERIFIED_DEFAULT]
+    fresh_fixed = pub + OURS_FIXED + CONSTANT_ONLY + [PREVIOUS_VERIFIED, NOISE_SHRINK_ROW, VERIFIED_DEFAULT]
     rows_f = rule_rows(ev_f, FRESH_TASKS, fresh_fixed, {})
+    fresh2_fixed = pub + OURS_FIXED + CONSTANT_ONLY + [VERIFIED_DEFAULT]
+    rows_2 = rule_rows(ev_2, FRESH2_TASKS, fresh2_fixed, {})
     tri_fixed = pub + OURS_FIXED + [BOUNDS_ROW]
     rows_t = rule_rows(ev_t, TRIANGULAR_TASKS, tri_fixed, {})
-    data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f, "triangular": rows_t}
+    data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f, "fresh2": rows_2, "triangular": rows_t}
     (CACHE / "report.json").write_text(json.dumps(data, indent=1, default=str))
     marks = [(p.replace(" (reimpl., earlier 2.x rule)", ", earlier rule*").replace(" (reimpl.)", "*")
               .replace(" (package)", ""), p) for p in pub]
@@ -389,7 +422,7 @@ def write_report(log=print) -> Path:
         fam_rows = rows_c if t in ev_c else rows_o if t in ev_o else []
         extra = [(f["label"].split(" (")[0].replace(", noise threshold also LOTO-chosen", ", threshold LOTO"), f["choice"][t])
                  for f in fam_rows if f["tuned"] and t in f["choice"]]
-        if t in ev_f:
+        if t in ev_f or t in ev_2:
             extra = [("lrscope verified", VERIFIED_DEFAULT)]
         if t in ev_t:
             extra = [("lrscope bounds() max_lr", BOUNDS_ROW)]
@@ -415,6 +448,13 @@ def write_report(log=print) -> Path:
         "",
         noise_table(ev_f, FRESH_TASKS) if ev_f else "",
         "",
+        "## Fresh tasks, round 2 (" + ", ".join(t for t in FRESH2_TASKS if t in ev_2) + f"), {len(ev_2)} tasks × 3 data orders: "
+        "nothing chosen on them",
+        "",
+        fresh_table(rows_2) if ev_2 else "(not run yet)",
+        "",
+        round2_table(ev_2, FRESH2_TASKS) if ev_2 else "",
+        "",
         "## Triangular-cycle tasks (torch's `CyclicLR`, two cycles; every rule's suggestion used as `max_lr` with "
         "base = max / 4, lrscope's `bounds()` pair as it is; " + ", ".join(t for t in TRIANGULAR_TASKS if t in ev_t)
         + "): nothing chosen on them",
@@ -423,7 +463,7 @@ def write_report(log=print) -> Path:
         "",
         "## Ground truth per task",
         "",
-        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS, *FRESH_TASKS, *TRIANGULAR_TASKS]),
+        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS, *FRESH_TASKS, *FRESH2_TASKS, *TRIANGULAR_TASKS]),
         "",
         "## Every task × rule",
         "",
@@ -432,6 +472,8 @@ def write_report(log=print) -> Path:
         task_table(ev_o, grids, ONE_CYCLE_TASKS, pub + OURS_FIXED, [r for r in rows_o if r["tuned"]]),
         "",
         task_table(ev_f, grids, FRESH_TASKS, fresh_fixed, [], fresh="(nothing chosen on fresh tasks)") if ev_f else "",
+        "",
+        task_table(ev_2, grids, FRESH2_TASKS, fresh2_fixed, [], fresh="(nothing chosen on fresh tasks)") if ev_2 else "",
         "",
         task_table(ev_t, grids, TRIANGULAR_TASKS, tri_fixed, [], fresh="(nothing chosen on these tasks)") if ev_t else "",
         "",

@@ -97,6 +97,35 @@ BATCH_ROW = "lrscope drop x min(1, batch/32) (round-2 hypothesis)"
 VAL_ROW = "lrscope drop on the validation curve"
 
 
+#: drop as shipped until 2026-11-22 (fourth session), which took the *first* point below the level:
+#: kept as a row to show what reading the sustained crossing changed
+FIRST_CROSSING_ROW = "lrscope drop, first crossing (before 2026-11-22)"
+
+
+def _first_crossing_point(curve, fraction: float) -> int:
+    """The former ``lrscope.analysis.robust.drop_point``: the first readable point below the level."""
+    import numpy as np
+
+    y = curve.smoothed
+    level = y[curve.start] if np.isfinite(y[curve.start]) else np.nanmax(y[curve.window])
+    target = level - fraction * (level - y[curve.i_min])
+    for i in range(curve.start, curve.i_min + 1):
+        if np.isfinite(y[i]) and y[i] <= target:
+            return i
+    return curve.i_min
+
+
+def _drop_first_crossing(lrs, losses):
+    """``drop`` at its defaults, read with the former first-crossing point."""
+    from unittest import mock
+
+    import lrscope.analysis.robust as robust
+    from lrscope.analysis import rules
+
+    with mock.patch.object(robust, "drop_point", _first_crossing_point):
+        return rules.suggest(lrs, losses, "drop", sweep="exp")
+
+
 def _z(s: dict) -> float | None:
     z = s.get("z")
     return math.inf if z == "inf" else z
@@ -240,6 +269,7 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
 
     for name in rules.available_rules():
         put(f"lrscope {name}", rules.suggest(lrs, losses, name, sweep="exp"))
+    put(FIRST_CROSSING_ROW, _drop_first_crossing(lrs, losses))
     fam = {**FAMILY, **FLOOR_FAMILY_ALL} if task.schedule == "constant" else ONE_CYCLE_FAMILY
     base = "drop" if task.schedule == "constant" else "one_cycle"
     for name, kw in {**FAMILY, **FLOOR_FAMILY_ALL, **ONE_CYCLE_FAMILY}.items():

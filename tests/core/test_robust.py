@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lrscope.analysis import rules
-from lrscope.analysis.robust import drop, drop_point, one_cycle
+from lrscope.analysis.robust import drop, drop_point, monotone_fall, one_cycle
 from lrscope.analysis.curve import prepare_curve
 
 
@@ -31,6 +31,14 @@ def test_drop_reads_the_half_fall_point(center: float) -> None:
     s = drop(lrs, y, fraction=0.5, min_gap=0.0)
     assert abs(math.log10(s.lr) - center) <= 0.06
     assert s.confidence == "high"
+
+
+def test_default_reads_a_quarter_of_the_fall() -> None:
+    # 2 - tanh(u) falls from ~3 to ~1: a quarter of the fall is done at tanh(u) = -0.5
+    lrs, y = sigmoid_curve(-3.0, width=0.5)
+    s = drop(lrs, y)
+    assert s.details["fraction"] == 0.25
+    assert math.log10(s.lr) == pytest.approx(-3.0 + 0.5 * math.atanh(-0.5), abs=0.06)
 
 
 def test_interval_brackets_the_suggestion_and_spans_the_steep_part() -> None:
@@ -107,6 +115,60 @@ def test_drop_point_is_monotone_in_fraction() -> None:
     c = prepare_curve(lrs, y)
     idx = [drop_point(c, f) for f in np.linspace(0.05, 0.95, 10)]
     assert idx == sorted(idx)
+
+
+def test_an_early_dip_does_not_capture_the_reading() -> None:
+    # a fall of 2 (3 -> 1) centred at 1e-3, and a dip of 1, 0.2 decades wide, at 10^-4.8: the dip
+    # crosses the 35 % level (2.3) but the loss climbs back above it. The reading is on the real fall,
+    # 2 - tanh(u) = 2.3 at u = atanh(-0.3): 10^(-3 - 0.155) (a first crossing read 10^-4.87).
+    lrs, y = sigmoid_curve(-3.0, width=0.5, n=181)
+    u = np.log10(lrs)
+    dipped = y - 1.0 * np.exp(-(((u + 4.8) / 0.2) ** 2))
+    s = drop(lrs, dipped, fraction=0.35, min_gap=0.0)
+    assert math.log10(s.lr) == pytest.approx(-3.0 + 0.5 * math.atanh(-0.3), abs=0.05)
+    # the interval too (17.5 % and 67.5 % of the fall) lies on the real fall, not in the dip
+    assert math.log10(s.interval[0]) > -4.0
+    assert s.lr == pytest.approx(drop(lrs, y, fraction=0.35, min_gap=0.0).lr, rel=0.05)
+
+
+@given(st.lists(st.floats(min_value=-1e3, max_value=1e3, allow_nan=False), min_size=1, max_size=80))
+def test_monotone_fall_is_the_least_squares_non_increasing_fit(ys: list) -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    y = np.array(ys)
+    fit = monotone_fall(y)
+    assert fit.shape == y.shape and np.all(np.diff(fit) <= 1e-9 * (1 + np.abs(fit[:-1])))
+    ref = IsotonicRegression(increasing=False).fit_transform(np.arange(y.size), y)
+    np.testing.assert_allclose(fit, ref, rtol=1e-9, atol=1e-9)
+    # an L2 projection keeps the mean
+    assert fit.sum() == pytest.approx(y.sum(), rel=1e-9, abs=1e-6)
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(20, 150),
+    st.floats(min_value=-5.0, max_value=-1.0),
+    st.floats(min_value=0.0, max_value=2.0),
+    st.floats(min_value=0.05, max_value=0.95),
+)
+def test_drop_point_is_the_one_crossing_of_the_monotone_fall(
+    seed: int, n: int, center: float, noise: float, fraction: float
+) -> None:
+    # a fall of 2 plus noise up to as large as the fall (a small-batch curve): noise dips are common
+    lrs, y = sigmoid_curve(center, width=0.5, n=n)
+    ys = y + np.random.default_rng(seed).normal(0.0, noise, n)
+    c = prepare_curve(lrs, ys, min_z=0.0)
+    if not c.ok:
+        return
+    i = drop_point(c, fraction)
+    assert c.start <= i <= c.i_min and np.isfinite(c.smoothed[i])
+    idx = [j for j in range(c.start, c.i_min + 1) if np.isfinite(c.smoothed[j])]
+    fit = dict(zip(idx, monotone_fall(c.smoothed[idx])))
+    target = fit[idx[0]] - fraction * (fit[idx[0]] - fit[idx[-1]])
+    assert fit[i] <= target
+    assert all(fit[j] > target for j in idx if j < i)
+    # more of the fall is further along the curve
+    assert drop_point(c, min(0.99, fraction + 0.2)) >= i
 
 
 @given(
