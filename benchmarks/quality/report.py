@@ -36,7 +36,15 @@ from benchmarks.quality.score import (
     VAL_ROW,
     VERIFIED_DEFAULT,
 )
-from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH2_TASKS, FRESH_TASKS, ONE_CYCLE_TASKS, TASKS, TRIANGULAR_TASKS
+from benchmarks.quality.tasks import (
+    CONSTANT_TASKS,
+    FRESH2_TASKS,
+    FRESH3_TASKS,
+    FRESH_TASKS,
+    ONE_CYCLE_TASKS,
+    TASKS,
+    TRIANGULAR_TASKS,
+)
 from benchmarks.quality.train import CACHE, RunCache, grid_summary, ground_truth, regret, tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,10 +283,11 @@ FRESH_LABELS = {
 }
 
 
-def round2_table(ev, tasks):
-    """Round 2, task by task: the rows its expectations name, in band out of 3 data orders."""
-    cols = [("drop", "lrscope drop"), ("drop x batch/32", BATCH_ROW), ("drop, validation curve", VAL_ROW),
-            ("verified as shipped", VERIFIED_DEFAULT), ("best published rule on this task", None)]
+def round_table(ev, tasks):
+    """A fresh round, task by task: the rows its expectations name, in band out of 3 data orders."""
+    cols = [("drop", "lrscope drop"), ("drop, former reading", FIRST_CROSSING_ROW), ("drop x batch/32", BATCH_ROW),
+            ("drop, validation curve", VAL_ROW), ("verified as shipped", VERIFIED_DEFAULT),
+            ("best published rule on this task", None)]
     lines = ["| task | batch | " + " | ".join(c for c, _ in cols) + " |", "|---|---|" + "---|" * len(cols)]
     for t in tasks:
         if t not in ev:
@@ -305,6 +314,39 @@ def fresh_table(rows):
         sp = "—" if not math.isfinite(r["spread"]) else f"{r['spread']:.1f}×"
         lines.append(f"| {FRESH_LABELS.get(r['rule'], r['rule'])} | {r['in']}/{r['n']} ({100 * r['in'] / r['n']:.0f}%) | "
                      f"{_fmt_reg(r['mean_regret'])} | {_fmt_reg(r['worst'])} | {sp} | {r['abstained']} | {r['runs']:.2f} |")
+    return "\n".join(lines)
+
+
+def pooled_table(ev, sets, fixed, families):
+    """Every constant-LR set side by side, the three fresh rounds summed (nothing was chosen on them
+    for the rule as it stood when each was declared), and each family chosen leave-one-task-out over
+    all the tasks together."""
+    names = list(sets)
+    fresh = [k for k in names if k != "main"]
+    all_tasks = [t for ts in sets.values() for t in ts if t in ev]
+    n = {k: 3 * sum(t in ev for t in ts) for k, ts in sets.items()}
+
+    def cnt(rule, ts):
+        return sum(c["in_band"] for t in ts if t in ev for c in ev[t].get(rule, []))
+
+    head = "| rule | " + " | ".join(f"{k} (/{n[k]})" for k in names) + f" | fresh rounds together (/{sum(n[k] for k in fresh)}) | all (/{3 * len(all_tasks)}) |"
+    lines = [head, "|---|" + "---|" * (len(names) + 2)]
+    for r in fixed:
+        if not all(r in ev[t] for t in all_tasks):
+            continue
+        per = [cnt(r, sets[k]) for k in names]
+        out = sum(cnt(r, sets[k]) for k in fresh)
+        lines.append(f"| {FRESH_LABELS.get(r, r)} | " + " | ".join(map(str, per)) + f" | {out} | {sum(per)} |")
+    for label, fam in families.items():
+        fam = [f for f in fam if all(f in ev[t] for t in all_tasks)]
+        if not fam:
+            continue
+        best = choose(ev, all_tasks, fam)
+        sel = loto(ev, all_tasks, fam)
+        ins = sum(c["in_band"] for t in all_tasks for c in ev[t][best])
+        lo = sum(c["in_band"] for t in all_tasks for c in ev[t][sel[t]])
+        lines.append(f"| {label}: chosen on all {len(all_tasks)} tasks ({best}) / leave-one-task-out over them | "
+                     + " | ".join("" for _ in names) + f" | | {ins} / **{lo}** |")
     return "\n".join(lines)
 
 
@@ -382,7 +424,9 @@ def write_report(log=print) -> Path:
     ev_f, grids_f = evaluate(FRESH_TASKS)
     ev_t, grids_t = evaluate(TRIANGULAR_TASKS)
     ev_2, grids_2 = evaluate(FRESH2_TASKS)
-    ev, grids = {**ev_c, **ev_o, **ev_f, **ev_2, **ev_t}, {**grids_c, **grids_o, **grids_f, **grids_2, **grids_t}
+    ev_3, grids_3 = evaluate(FRESH3_TASKS)
+    ev = {**ev_c, **ev_o, **ev_f, **ev_2, **ev_3, **ev_t}
+    grids = {**grids_c, **grids_o, **grids_f, **grids_2, **grids_3, **grids_t}
     pub = [p for p in PUBLISHED if any(p in ev[t] for t in ev)]
     VERIFIED_CENTRES = [*FAMILY, *DEFAULT_FAMILY]
     fam_const = {
@@ -409,11 +453,12 @@ def write_report(log=print) -> Path:
     rows_o = rule_rows(ev_o, ONE_CYCLE_TASKS, pub + OURS_FIXED, fam_oc)
     fresh_fixed = pub + OURS_FIXED + CONSTANT_ONLY + [PREVIOUS_VERIFIED, NOISE_SHRINK_ROW, VERIFIED_DEFAULT]
     rows_f = rule_rows(ev_f, FRESH_TASKS, fresh_fixed, {})
-    fresh2_fixed = pub + OURS_FIXED + CONSTANT_ONLY + [VERIFIED_DEFAULT]
-    rows_2 = rule_rows(ev_2, FRESH2_TASKS, fresh2_fixed, {})
+    fresh_later_fixed = pub + OURS_FIXED + CONSTANT_ONLY + [VERIFIED_DEFAULT]
+    rows_2 = rule_rows(ev_2, FRESH2_TASKS, fresh_later_fixed, {})
+    rows_3 = rule_rows(ev_3, FRESH3_TASKS, fresh_later_fixed, {})
     tri_fixed = pub + OURS_FIXED + [BOUNDS_ROW]
     rows_t = rule_rows(ev_t, TRIANGULAR_TASKS, tri_fixed, {})
-    data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f, "fresh2": rows_2, "triangular": rows_t}
+    data = {"constant": rows_c, "one_cycle": rows_o, "fresh": rows_f, "fresh2": rows_2, "fresh3": rows_3, "triangular": rows_t}
     (CACHE / "report.json").write_text(json.dumps(data, indent=1, default=str))
     marks = [(p.replace(" (reimpl., earlier 2.x rule)", ", earlier rule*").replace(" (reimpl.)", "*")
               .replace(" (package)", ""), p) for p in pub]
@@ -422,7 +467,7 @@ def write_report(log=print) -> Path:
         fam_rows = rows_c if t in ev_c else rows_o if t in ev_o else []
         extra = [(f["label"].split(" (")[0].replace(", noise threshold also LOTO-chosen", ", threshold LOTO"), f["choice"][t])
                  for f in fam_rows if f["tuned"] and t in f["choice"]]
-        if t in ev_f or t in ev_2:
+        if t in ev_f or t in ev_2 or t in ev_3:
             extra = [("lrscope verified", VERIFIED_DEFAULT)]
         if t in ev_t:
             extra = [("lrscope bounds() max_lr", BOUNDS_ROW)]
@@ -453,7 +498,24 @@ def write_report(log=print) -> Path:
         "",
         fresh_table(rows_2) if ev_2 else "(not run yet)",
         "",
-        round2_table(ev_2, FRESH2_TASKS) if ev_2 else "",
+        round_table(ev_2, FRESH2_TASKS) if ev_2 else "",
+        "",
+        "## Fresh tasks, round 3 (" + ", ".join(t for t in FRESH3_TASKS if t in ev_3) + f"), {len(ev_3)} tasks × 3 data orders: "
+        "nothing chosen on them",
+        "",
+        fresh_table(rows_3) if ev_3 else "(not run yet)",
+        "",
+        round_table(ev_3, FRESH3_TASKS) if ev_3 else "",
+        "",
+        "## All constant-LR tasks together: the main suite and the three fresh rounds",
+        "",
+        pooled_table(ev, {"main": CONSTANT_TASKS, "round 1": FRESH_TASKS, "round 2": FRESH2_TASKS, "round 3": FRESH3_TASKS},
+                     pub + OURS_FIXED + CONSTANT_ONLY + [VERIFIED_DEFAULT],
+                     {"lrscope drop family": list(FAMILY) + list(FLOOR_FAMILY_ALL),
+                      "lrscope verified family": [f"verified(shrink={sh:g}) {n}" for n in VERIFIED_CENTRES for sh in SHRINKS]
+                      + [f"verified(tol={tl:g}) {n}" for n in VERIFIED_CENTRES for tl in TOLERANCES]
+                      + [f"verified(noisy below z={thr:g}) {n}" for n in VERIFIED_CENTRES for thr in NOISY_Z_OPTIONS]})
+        if ev_3 else "",
         "",
         "## Triangular-cycle tasks (torch's `CyclicLR`, two cycles; every rule's suggestion used as `max_lr` with "
         "base = max / 4, lrscope's `bounds()` pair as it is; " + ", ".join(t for t in TRIANGULAR_TASKS if t in ev_t)
@@ -463,7 +525,7 @@ def write_report(log=print) -> Path:
         "",
         "## Ground truth per task",
         "",
-        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS, *FRESH_TASKS, *FRESH2_TASKS, *TRIANGULAR_TASKS]),
+        grid_table(grids, [*CONSTANT_TASKS, *ONE_CYCLE_TASKS, *FRESH_TASKS, *FRESH2_TASKS, *FRESH3_TASKS, *TRIANGULAR_TASKS]),
         "",
         "## Every task × rule",
         "",
@@ -473,7 +535,9 @@ def write_report(log=print) -> Path:
         "",
         task_table(ev_f, grids, FRESH_TASKS, fresh_fixed, [], fresh="(nothing chosen on fresh tasks)") if ev_f else "",
         "",
-        task_table(ev_2, grids, FRESH2_TASKS, fresh2_fixed, [], fresh="(nothing chosen on fresh tasks)") if ev_2 else "",
+        task_table(ev_2, grids, FRESH2_TASKS, fresh_later_fixed, [], fresh="(nothing chosen on fresh tasks)") if ev_2 else "",
+        "",
+        task_table(ev_3, grids, FRESH3_TASKS, fresh_later_fixed, [], fresh="(nothing chosen on fresh tasks)") if ev_3 else "",
         "",
         task_table(ev_t, grids, TRIANGULAR_TASKS, tri_fixed, [], fresh="(nothing chosen on these tasks)") if ev_t else "",
         "",

@@ -116,14 +116,14 @@ def _first_crossing_point(curve, fraction: float) -> int:
 
 
 def _drop_first_crossing(lrs, losses):
-    """``drop`` at its defaults, read with the former first-crossing point."""
+    """``drop`` as shipped before 2026-11-22: the first crossing of 35 % of the fall."""
     from unittest import mock
 
     import lrscope.analysis.robust as robust
     from lrscope.analysis import rules
 
     with mock.patch.object(robust, "drop_point", _first_crossing_point):
-        return rules.suggest(lrs, losses, "drop", sweep="exp")
+        return rules.suggest(lrs, losses, "drop", sweep="exp", fraction=0.35)
 
 
 def _z(s: dict) -> float | None:
