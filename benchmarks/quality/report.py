@@ -92,7 +92,7 @@ def cell_eval(task, s, best):
     r = regret(task, s["metric"], best)
     return {"lr": s["lr"], "k": s["k"], "metric": s["metric"], "regret": r, "in_band": r <= tolerance(task) + 1e-12,
             "abstained": s.get("abstained", False), "steps": s["steps"], "seconds": s["seconds"],
-            "diverged": s.get("diverged_seeds", 0) > 0, "confidence": s.get("confidence")}
+            "diverged": s.get("diverged_seeds", 0) > 0, "confidence": s.get("confidence"), "interval": s.get("interval")}
 
 
 def evaluate(tasks):
@@ -350,6 +350,31 @@ def pooled_table(ev, sets, fixed, families):
     return "\n".join(lines)
 
 
+def confidence_table(ev, grids, tasks, rule="lrscope drop"):
+    """What the default's confidence flag and interval are worth: per flag, how often the point is in
+    band, how often the interval reaches the band (within the 1/8-decade snap), the regrets."""
+    lines = ["| confidence | cells | point in band | interval reaches the band | mean regret | worst regret |",
+             "|---|---|---|---|---|---|"]
+    groups: dict[str, list] = {}
+    for t in tasks:
+        if t not in ev:
+            continue
+        lo, hi = grids[t]["band"]
+        for c in ev[t][rule]:
+            iv = c.get("interval")
+            reach = bool(iv) and iv[0] <= hi * 10**0.0625 and iv[1] >= lo / 10**0.0625
+            groups.setdefault(c["confidence"] or "abstained", []).append((c["in_band"], reach, c["regret"]))
+    for k in ("high", "medium", "low", "abstained"):
+        g = groups.get(k)
+        if not g:
+            continue
+        n = len(g)
+        lines.append(f"| {k} | {n} | {sum(x[0] for x in g)} ({100 * sum(x[0] for x in g) / n:.0f} %) | "
+                     f"{sum(x[1] for x in g)} ({100 * sum(x[1] for x in g) / n:.0f} %) | "
+                     f"{_fmt_reg(float(np.mean([min(x[2], 1.0) for x in g])))} | {_fmt_reg(max(x[2] for x in g))} |")
+    return "\n".join(lines)
+
+
 def noise_table(ev, tasks):
     """Expectation 3: each task's range-test significance z and the two verified picks."""
     from lrscope.analysis.curve import prepare_curve
@@ -516,6 +541,10 @@ def write_report(log=print) -> Path:
                       + [f"verified(tol={tl:g}) {n}" for n in VERIFIED_CENTRES for tl in TOLERANCES]
                       + [f"verified(noisy below z={thr:g}) {n}" for n in VERIFIED_CENTRES for thr in NOISY_Z_OPTIONS]})
         if ev_3 else "",
+        "",
+        "### What the default's confidence flag and interval are worth (`drop`, every constant-LR task above)",
+        "",
+        confidence_table(ev, grids, [*CONSTANT_TASKS, *FRESH_TASKS, *FRESH2_TASKS, *FRESH3_TASKS]) if ev_3 else "",
         "",
         "## Triangular-cycle tasks (torch's `CyclicLR`, two cycles; every rule's suggestion used as `max_lr` with "
         "base = max / 4, lrscope's `bounds()` pair as it is; " + ", ".join(t for t in TRIANGULAR_TASKS if t in ev_t)
