@@ -31,7 +31,11 @@ The defaults were chosen on the quality benchmark (``docs/quality.md``): the cen
 ``drop`` at half its fall, capped a decade below the lowest loss, and chosen leave-one-task-out
 with the pick. The noise threshold was read off that suite, where the two tasks whose trials
 overshoot by a decade are the two whose curves fall by fewer than 50 standard errors. It was then
-checked on five fresh tasks that were never used to choose anything.
+checked on three rounds of fresh tasks that were never used to choose anything, and it did not
+carry over: there the verified pick is in band on 22 of 51 cells, no more often than the curve's
+own reading, because how far short trials overshoot differs from task to task in ways the range
+test's noise does not predict. Use the trials as a check of the reading (a candidate that
+diverges, or a clear winner), not as a better answer.
 
 The trials run one after the other. Running them at once, as a ``torch.func.vmap`` over stacked
 copies, measured 0.6-1.3x the speed on CPU and does not support recurrent layers
