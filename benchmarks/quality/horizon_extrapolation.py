@@ -20,9 +20,9 @@ import math
 import numpy as np
 
 from benchmarks.quality.report import evaluate
-from benchmarks.quality.score import FAMILY, VERIFIED_DEFAULT, VERIFY_FRACTION
+from benchmarks.quality.score import FAMILY, VERIFIED_DEFAULT, run_trials
 from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH2_TASKS, FRESH3_TASKS, FRESH_TASKS, TASKS
-from benchmarks.quality.train import CACHE, RunCache, _atomic_json, ground_truth, lattice_lr, regret, snap, tolerance
+from benchmarks.quality.train import CACHE, RunCache, _atomic_json, ground_truth, regret, snap, tolerance
 
 SETS = {"main": CONSTANT_TASKS, "round 1": FRESH_TASKS, "round 2": FRESH2_TASKS, "round 3": FRESH3_TASKS}
 CENTER = VERIFIED_DEFAULT.split(" ", 1)[1]  # the verified default's centre configuration
@@ -32,7 +32,7 @@ def trials(task, order: int) -> dict:
     """The verified default's trials with their per-step losses (cached)."""
     from lrscope.analysis import rules
     from lrscope.result import RangeTestResult
-    from lrscope.torch.verify import CENTER_MIN_Z, verify_suggestion
+    from lrscope.torch.verify import CENTER_MIN_Z
 
     import lrscope.analysis.robust  # noqa: F401  (registers drop)
 
@@ -47,12 +47,8 @@ def trials(task, order: int) -> dict:
     path = CACHE / task.name / f"trials_o{order}_k{k}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    it = task.batches(2000 + order)
-    model = task.model(0)
-    opt = task.make_optimizer(model.parameters(), lattice_lr(k))
-    n = max(3, int(round(VERIFY_FRACTION * task.budget)))
-    s = verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=n, shrink=0.0)
-    out = {"k": k, "n": n, "budget": task.budget, "candidates": s.details["candidates"], "scores": s.details["scores"],
+    s = run_trials(task, order, k)
+    out = {"k": k, "n": s.details["trial_steps"], "budget": task.budget, "candidates": s.details["candidates"], "scores": s.details["scores"],
            "trial_losses": s.details["trial_losses"]}
     _atomic_json(path, out)
     return out

@@ -443,6 +443,12 @@ def plot_task(t, ev, grids, rules_to_mark, path):
     plt.close(fig)
 
 
+def fresh_section(title, tasks, ev, rows, detail):
+    """A round of fresh tasks: its heading, its table of rules and a per-task table."""
+    return [f"## {title} (" + ", ".join(t for t in tasks if t in ev) + f"), {len(ev)} tasks × 3 data orders: "
+            "nothing chosen on them", "", fresh_table(rows) if ev else "(not run yet)", "", detail, ""]
+
+
 def write_report(log=print) -> Path:
     ev_c, grids_c = evaluate(CONSTANT_TASKS)
     ev_o, grids_o = evaluate(ONE_CYCLE_TASKS)
@@ -511,27 +517,9 @@ def write_report(log=print) -> Path:
         "",
         headline_table(rows_o),
         "",
-        "## Fresh tasks (" + ", ".join(t for t in FRESH_TASKS if t in ev_f) + f"), {len(ev_f)} tasks × 3 data orders: "
-        "nothing chosen on them",
-        "",
-        fresh_table(rows_f) if ev_f else "(not run yet)",
-        "",
-        noise_table(ev_f, FRESH_TASKS) if ev_f else "",
-        "",
-        "## Fresh tasks, round 2 (" + ", ".join(t for t in FRESH2_TASKS if t in ev_2) + f"), {len(ev_2)} tasks × 3 data orders: "
-        "nothing chosen on them",
-        "",
-        fresh_table(rows_2) if ev_2 else "(not run yet)",
-        "",
-        round_table(ev_2, FRESH2_TASKS) if ev_2 else "",
-        "",
-        "## Fresh tasks, round 3 (" + ", ".join(t for t in FRESH3_TASKS if t in ev_3) + f"), {len(ev_3)} tasks × 3 data orders: "
-        "nothing chosen on them",
-        "",
-        fresh_table(rows_3) if ev_3 else "(not run yet)",
-        "",
-        round_table(ev_3, FRESH3_TASKS) if ev_3 else "",
-        "",
+        *fresh_section("Fresh tasks", FRESH_TASKS, ev_f, rows_f, noise_table(ev_f, FRESH_TASKS) if ev_f else ""),
+        *fresh_section("Fresh tasks, round 2", FRESH2_TASKS, ev_2, rows_2, round_table(ev_2, FRESH2_TASKS) if ev_2 else ""),
+        *fresh_section("Fresh tasks, round 3", FRESH3_TASKS, ev_3, rows_3, round_table(ev_3, FRESH3_TASKS) if ev_3 else ""),
         "## All constant-LR tasks together: the main suite and the three fresh rounds",
         "",
         pooled_table(ev, {"main": CONSTANT_TASKS, "round 1": FRESH_TASKS, "round 2": FRESH2_TASKS, "round 3": FRESH3_TASKS},

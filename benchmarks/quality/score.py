@@ -189,6 +189,19 @@ def _lrscope_val_result(task: Task, order: int):
     return res
 
 
+def run_trials(task: Task, order: int, k: int, schedule: str = "constant"):
+    """The benchmark's verify_suggestion trials around lattice point ``k`` (no shrink: the picks are
+    made from the scores afterwards), on data order ``order``; deterministic."""
+    from lrscope.torch.verify import verify_suggestion
+
+    it = task.batches(2000 + order)
+    model = task.model(0)
+    opt = task.make_optimizer(model.parameters(), lattice_lr(k))
+    trial_steps = max(3, int(round(VERIFY_FRACTION * task.budget)))
+    return verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=trial_steps, shrink=0.0,
+                             schedule=schedule)
+
+
 def _verified(task: Task, order: int, center: float, schedule: str = "constant") -> dict:
     """verify_suggestion around ``center`` (cached by lattice point of the centre); ``schedule="one_cycle"``:
     each trial runs torch's OneCycleLR over its own steps with the candidate as max_lr."""
@@ -197,14 +210,7 @@ def _verified(task: Task, order: int, center: float, schedule: str = "constant")
     path = CACHE / task.name / f"verify_{tag}o{order}_k{k}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    from lrscope.torch.verify import verify_suggestion
-
-    it = task.batches(2000 + order)
-    model = task.model(0)
-    opt = task.make_optimizer(model.parameters(), lattice_lr(k))
-    trial_steps = max(3, int(round(VERIFY_FRACTION * task.budget)))
-    s = verify_suggestion(model, opt, it, task.loss_fn, center=lattice_lr(k), trial_steps=trial_steps, shrink=0.0,
-                          schedule=schedule)
+    s = run_trials(task, order, k, schedule)
     out = {"lr": s.lr, "interval": s.interval, "confidence": s.confidence, "reason": s.reason,
            "steps": s.details["steps"], "seconds": s.details["seconds"], "candidates": s.details["candidates"],
            "scores": s.details["scores"]}
