@@ -177,14 +177,6 @@ def _smooth(lrs: np.ndarray, losses: np.ndarray, sweep: str, smoothing: str, bet
     return ema(losses, beta), 0, c
 
 
-def _which_loss(result: RangeTestResult, source: str) -> Literal["loss", "val_loss"]:
-    """Which loss :meth:`RangeTestResult.curve` returns for ``source`` (the same rule as there)."""
-    if source == "auto":
-        v = result.val_losses
-        return "val_loss" if v is not None and np.count_nonzero(~np.isnan(v)) >= 2 else "loss"
-    return "val_loss" if source == "val_loss" else "loss"
-
-
 def _divergence(result: RangeTestResult, lrs: np.ndarray, losses: np.ndarray, curve: Any) -> tuple[float, str, str] | None:
     """Where the loss diverged: ``(lr, short label, legend label)``, or None when it did not.
 
@@ -292,7 +284,7 @@ def plot_result(
     """
     ax = _axes(ax)
     lrs, losses = result.curve(source)
-    ylabel = "validation loss" if _which_loss(result, source) == "val_loss" else "training loss"
+    ylabel = "validation loss" if result.loss_source(source) == "val_loss" else "training loss"
     smooth, start, prepared = _smooth(lrs, losses, result.sweep, smoothing, beta)
     smooth_label = f"smoothed {ylabel} (EMA β={beta:g})" if smoothing == "ema" else f"smoothed {ylabel} (as the rules read it)"
     base_color = color or "C0"
@@ -727,7 +719,7 @@ def plot_runs(
     if lows:
         ax.set_ylim(min(lows), max(highs))
     ax.set_xlabel("learning rate")
-    kinds = {_which_loss(r, source) for r in results}
+    kinds = {r.loss_source(source) for r in results}
     ax.set_ylabel("loss (training / validation)" if len(kinds) > 1
                   else "validation loss" if kinds == {"val_loss"} else "training loss")
     ax.grid(True, alpha=0.3)

@@ -13,8 +13,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:  # pragma: no cover
     from lrscope.result import RangeTestResult
 
@@ -69,8 +67,7 @@ def bounds_rows(result: RangeTestResult) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if len(result) < 2:
         return rows
-    vl = result.val_losses
-    src = "val_loss" if vl is not None and np.count_nonzero(~np.isnan(vl)) >= 2 else "loss"
+    src = result.loss_source("auto")
     wanted = [("validation loss" if src == "val_loss" else "loss", src)]
     if result.metrics:
         wanted.append((next(iter(result.metrics)), "metric"))

@@ -144,6 +144,20 @@ class RangeTestResult:
     def __len__(self) -> int:
         return len(self.lrs)
 
+    def loss_source(self, source: Source = "auto") -> Literal["loss", "val_loss"]:
+        """Which loss curve ``source`` names: ``"auto"`` is the validation loss when it was recorded at
+        two steps or more, else the training loss.
+
+        Raises:
+            ValueError: for a ``source`` other than ``"auto"``, ``"loss"`` or ``"val_loss"``.
+        """
+        if source == "auto":
+            v = self.val_losses
+            return "val_loss" if v is not None and np.count_nonzero(~np.isnan(v)) >= 2 else "loss"
+        if source in ("loss", "val_loss"):
+            return source  # type: ignore[return-value]
+        raise ValueError(f"Argument `source` must be 'auto', 'loss' or 'val_loss'. Received: source={source!r}")
+
     def curve(self, source: Source = "auto") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(lrs, losses)`` of the curve suggestions read.
 
@@ -152,16 +166,12 @@ class RangeTestResult:
                 it was recorded at every step, else the training loss. Steps where the validation loss
                 was not evaluated are dropped.
         """
-        if source == "auto":
-            source = "val_loss" if self.val_losses is not None and np.count_nonzero(~np.isnan(self.val_losses)) >= 2 else "loss"
-        if source == "loss":
+        if self.loss_source(source) == "loss":
             return self.lrs, self.losses
-        if source == "val_loss":
-            if self.val_losses is None:
-                raise ValueError("Argument `source` is 'val_loss' but this run recorded no validation loss. Received: source='val_loss'")
-            keep = ~np.isnan(self.val_losses)  # NaN = not evaluated; engines record a diverged one as +inf
-            return self.lrs[keep], self.val_losses[keep]
-        raise ValueError(f"Argument `source` must be 'auto', 'loss' or 'val_loss'. Received: source={source!r}")
+        if self.val_losses is None:
+            raise ValueError("Argument `source` is 'val_loss' but this run recorded no validation loss. Received: source='val_loss'")
+        keep = ~np.isnan(self.val_losses)  # NaN = not evaluated; engines record a diverged one as +inf
+        return self.lrs[keep], self.val_losses[keep]
 
     def suggest(self, method: str | None = None, *, source: Source = "auto", **options: Any) -> Suggestion:
         """One suggestion by a named rule (default: the library's evidence-based default).

@@ -87,6 +87,16 @@ def test_val_loss_curve_drops_unevaluated_steps_and_auto_prefers_it():
         make().curve("bogus")
 
 
+def test_loss_source_names_the_curve_auto_reads():
+    # validation loss recorded at two steps or more: auto reads it; at one, or none, the training loss
+    assert make(n=4, val_losses=[np.nan, 1.0, np.nan, np.inf]).loss_source() == "val_loss"
+    assert make(n=4, val_losses=[np.nan, 1.0, np.nan, np.nan]).loss_source() == "loss"
+    assert make().loss_source("auto") == "loss"
+    assert make().loss_source("val_loss") == "val_loss"  # named, not checked against what was recorded
+    with pytest.raises(ValueError, match="source='metric'"):
+        make().loss_source("metric")
+
+
 @pytest.mark.parametrize(
     "content, fragment",
     [

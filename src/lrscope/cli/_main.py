@@ -195,14 +195,6 @@ def _answer_line(rows: Sequence[dict[str, Any]]) -> str:
     return f"Suggested learning rate: {best['nice']:g}  ({best['method']}: {best['lr']:.3g})"
 
 
-def _auto_source(result: Any) -> str:
-    """The loss curve ``source="auto"`` reads (validation loss when recorded at >= 2 steps), for bounds."""
-    import numpy as np
-
-    vl = result.val_losses
-    return "val_loss" if vl is not None and np.count_nonzero(~np.isnan(vl)) >= 2 else "loss"
-
-
 def _bounds_line(result: Any) -> str:
     """The cyclical bounds from the loss curve (what ``lrscope schedule`` uses by default), and from
     the recorded metric when there is one (what the metric plot shades)."""
@@ -520,11 +512,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     for p, r in zip(args.runs, results):
         if len(r) < 2:
             raise UsageError(f"{p}: the run has {len(r)} step(s); at least 2 are needed to plot")
-    import numpy as np
-
     if args.source == "val_loss" and not args.metric:
         for p, r in zip(args.runs, results):
-            if r.val_losses is None or int(np.count_nonzero(~np.isnan(r.val_losses))) < 2:
+            if r.loss_source() != "val_loss":  # fewer than 2 validation points recorded
                 raise UsageError(f"{p}: --source val_loss, but this run recorded no validation loss "
                                  "(run `lrscope find ... --val-loss`, or use --source loss)")
     fig, ax = plot.new_figure()
@@ -562,7 +552,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run}: {exc}") from None
     if args.json:
         try:
-            b = result.bounds(_auto_source(result) if args.source == "auto" else args.source)
+            b = result.bounds(result.loss_source(args.source))
             bounds = b.to_dict()
         except ValueError as exc:
             bounds = {"method": "loss", "base_lr": None, "max_lr": None, "reason": str(exc)}
@@ -624,7 +614,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         why = "given on the command line"
     else:
         try:
-            b = result.bounds(_auto_source(result) if args.bounds == "auto" else args.bounds)
+            b = result.bounds(result.loss_source() if args.bounds == "auto" else args.bounds)
         except ValueError as exc:
             raise UsageError(f"{args.from_}: {exc}") from None
         if not b.found:

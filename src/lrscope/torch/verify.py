@@ -54,8 +54,8 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -69,8 +69,6 @@ __all__ = ["default_shrink", "fit_vertex", "pick_from_trials", "verify_suggestio
 
 #: a trial whose scored loss exceeds this multiple of the best trial's counts as diverging
 BLOWUP_FACTOR = 4.0
-#: decades the verified pick is lowered by for trials a tenth of the run, clean curve (0.5 * log10(10))
-DEFAULT_SHRINK = 0.5
 #: how many trials long the run is taken to be when ``total_steps`` is not given
 DEFAULT_HORIZON_RATIO = 10.0
 #: a range test whose fall is fewer standard errors of its noise than this reads as noise-dominated
