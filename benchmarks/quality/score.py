@@ -129,6 +129,8 @@ def _drop_first_crossing(lrs, losses):
 def _z(s: dict) -> float | None:
     z = s.get("z")
     return math.inf if z == "inf" else z
+
+
 #: decades the one-cycle verified pick may be lowered by (chosen leave-one-task-out on the one-cycle tasks)
 ONE_CYCLE_SHRINKS = (0.0, 0.25, 0.5)
 #: the one-cycle max_lr family
@@ -139,51 +141,31 @@ ONE_CYCLE_FAMILY = {
 }
 
 
-def _lrscope_result(task: Task, order: int, num_steps: int):
-    """The engine's range test on the task (cached as the result's JSON)."""
+def _lrscope_result(task: Task, order: int, num_steps: int, val: bool = False):
+    """The engine's range test on the task (cached as the result's JSON). ``val``: trained on the
+    training set less a validation slice (``Task.validation_split``), recording the loss on that
+    slice after every step (``val_data``)."""
     from lrscope.result import RangeTestResult
 
-    path = CACHE / task.name / f"lrscope_{num_steps}_o{order}.json"
+    path = CACHE / task.name / (f"lrscope_val_{num_steps}_o{order}.json" if val else f"lrscope_{num_steps}_o{order}.json")
     if path.is_file():
         return RangeTestResult.load(path)
-    import torch
-
     from lrscope.torch import range_test
 
-    it = task.batches(1000 + order)
+    extra = {}
+    subset = None
+    if val:
+        subset, va = task.validation_split()
+        Xtr, ytr, _, _ = task.data()
+        slices = [(Xtr[va[i : i + 256]], ytr[va[i : i + 256]]) for i in range(0, len(va), 256)]
+        extra = {"val_data": slices, "val_batches": len(slices)}
+    it = task.batches(1000 + order, subset=subset)
     batches = [next(it) for _ in range(num_steps)]
     model = task.model(0)
     opt = task.make_optimizer(model.parameters(), SWEEP["start_lr"])
     t0 = time.perf_counter()
     res = range_test(model, opt, batches, task.loss_fn, start_lr=SWEEP["start_lr"], end_lr=SWEEP["end_lr"],
-                     num_steps=num_steps, progress=False)
-    res.config["seconds"] = time.perf_counter() - t0
-    res.save(path)
-    del torch
-    return res
-
-
-def _lrscope_val_result(task: Task, order: int):
-    """The engine's range test trained on the training set less a validation slice, recording the
-    loss on that slice after every step (``val_data``; cached as the result's JSON)."""
-    from lrscope.result import RangeTestResult
-
-    path = CACHE / task.name / f"lrscope_val_100_o{order}.json"
-    if path.is_file():
-        return RangeTestResult.load(path)
-    from lrscope.torch import range_test
-
-    tr, va = task.validation_split()
-    Xtr, ytr, _, _ = task.data()
-    val = [(Xtr[va[i : i + 256]], ytr[va[i : i + 256]]) for i in range(0, len(va), 256)]
-    it = task.batches(1000 + order, subset=tr)
-    num_steps = SWEEP["num_steps"]
-    batches = [next(it) for _ in range(num_steps)]
-    model = task.model(0)
-    opt = task.make_optimizer(model.parameters(), SWEEP["start_lr"])
-    t0 = time.perf_counter()
-    res = range_test(model, opt, batches, task.loss_fn, start_lr=SWEEP["start_lr"], end_lr=SWEEP["end_lr"],
-                     num_steps=num_steps, val_data=val, val_batches=len(val), progress=False)
+                     num_steps=num_steps, progress=False, **extra)
     res.config["seconds"] = time.perf_counter() - t0
     res.save(path)
     return res
@@ -328,7 +310,7 @@ def suggestions_for(task: Task, order: int) -> dict[str, dict]:
     if task.schedule == "constant":
         d = out["lrscope drop"]
         out[BATCH_ROW] = {**d, "lr": None if d["lr"] is None else d["lr"] * min(1.0, task.batch_size / BATCH_REF)}
-        vres = _lrscope_val_result(task, order)
+        vres = _lrscope_result(task, order, SWEEP["num_steps"], val=True)
         put(VAL_ROW, rules.suggest(*vres.curve("val_loss"), "drop", sweep="exp"), steps=len(vres.lrs),
             seconds=float(vres.config.get("seconds", math.nan)))
     # cyclical bounds: lrscope's (base_lr, max_lr) pair, trained as it is (every other rule's
