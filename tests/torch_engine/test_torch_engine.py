@@ -77,20 +77,14 @@ def test_bad_input_is_a_value_error_naming_it_and_nothing_changes(trained, data,
     assert before.diff() == []
 
 
-def test_no_length_and_no_num_steps(trained, data):
+def test_no_length_and_no_num_steps_runs_the_default_100_steps_until_the_data_runs_dry(trained, data):
+    # audit item 5: the default is 100 steps, not one epoch (so it no longer needs a length); a one-shot
+    # generator of 8 batches ends the test cleanly after its 8 points
     model, opt = trained
     before = FullState(model, opt)
-    gen = _gen(data)
-    with pytest.raises(ValueError, match=r"`num_steps` is required when `train_data` has no length.*Received: num_steps=None"):
-        range_test(model, opt, gen, CE)
-    assert next(gen)[0].shape[0] == 32  # nothing was consumed
+    res = range_test(model, opt, _gen(data), CE)
+    assert len(res) == len(data) == 8 and res.stop_reason == "data exhausted" and res.config["num_steps"] == 100
     assert before.diff() == []
-
-
-def test_one_epoch_too_short_for_a_sweep(trained, data):
-    model, opt = trained
-    with pytest.raises(ValueError, match=r"8 batches / \(accumulation_steps=4 x steps_per_lr=2\) = 1 steps"):
-        range_test(model, opt, data, CE, accumulation_steps=4, steps_per_lr=2)
 
 
 @pytest.mark.parametrize(
@@ -332,13 +326,19 @@ def test_a_short_loader_is_cycled_with_a_note(data):
     assert any("cycled" in n for n in res.notes)
 
 
-def test_num_steps_defaults_to_one_epoch(data):
+def test_num_steps_defaults_to_100_and_short_data_is_cycled(data):
+    # audit item 5: 8 batches of data, the default 100 points: cycled ceil(100 / 8) = 13 times,
+    # with accumulation 200 batches in ceil(200 / 8) = 25 passes; the note says so
     model = linear_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     res = range_test(model, opt, data, CE, start_lr=1e-4, end_lr=1e-2)
-    assert len(res) == len(data) and not any("cycled" in n for n in res.notes)
+    assert len(res) == 100 and res.config["batches_used"] == 100
+    assert [n for n in res.notes if "cycled" in n] == [
+        "train_data was cycled: the sweep used 100 batches, 13 passes over data shorter than the sweep "
+        "(the model saw batches again)."
+    ]
     res2 = range_test(model, opt, data, CE, start_lr=1e-4, end_lr=1e-2, accumulation_steps=2)
-    assert len(res2) == len(data) // 2
+    assert len(res2) == 100 and res2.config["batches_used"] == 200 and any("25 passes" in n for n in res2.notes)
 
 
 @pytest.mark.parametrize("accumulation_steps, expected", [(1, 7), (2, 3)])
@@ -518,7 +518,7 @@ def test_result_config_and_roundtrip(tmp_path):
     loader = DataLoader(TensorDataset(x, y), batch_size=12)
     model = Net()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    res = range_test(model, opt, loader, CE, start_lr=1e-5, end_lr=1.0)
+    res = range_test(model, opt, loader, CE, start_lr=1e-5, end_lr=1.0, num_steps=8)
     assert isinstance(res, RangeTestResult) and len(res) == 8
     c = res.config
     assert c["engine"] == "torch" and c["optimizer"] == "AdamW" and c["param_groups"] == 1

@@ -24,25 +24,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
-import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from lrscope.analysis.stop import (
-    DEFAULT_DIVERGE_THRESHOLD,
-    STOP_COMPLETED,
-    STOP_EXHAUSTED,
-    STOP_INTERRUPTED,
-    StopRule,
-)
+from lrscope.analysis.stop import DEFAULT_DIVERGE_THRESHOLD
 from lrscope.result import RangeTestResult
+from lrscope.sweep import END, BatchStream, DataExhausted, Sweep, SweepSpec, check_sweep
+from lrscope.sweep.checks import DEFAULT_NUM_STEPS
+from lrscope.sweep.checks import is_real as _is_real  # noqa: F401  (kept for lrscope.torch.finder)
+from lrscope.torch.batches import batch_size, check_loss, data_generators, make_forward, to_device
+from lrscope.torch.checks import TorchSettings, check_objects, check_torch
 from lrscope.torch.state import preserve_state
 
 __all__ = ["range_test", "accuracy"]
@@ -51,12 +47,8 @@ log = logging.getLogger(__name__)
 
 SweepMode = Literal["exp", "linear"]
 MetricOn = Literal["auto", "train", "val"]
-_TARGET_KEYS = ("target", "targets", "label", "labels", "y")
-_END = object()  # sentinel: the data ran out
-
-
-class _DataExhausted(Exception):
-    """Raised by the sweep loop (only) when the training batches ran out: never a user's StopIteration."""
+_to_device = to_device  # the CLI's --verify moves batches as the range test does
+_data_generators = data_generators  # verify_suggestion restores the same generators
 
 
 # ----------------------------------------------------------------------------- small public helpers
@@ -105,682 +97,214 @@ def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return ((out > 0) == (tgt > 0.5)).float().mean()
 
 
-# ----------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------- the engine
 
 
-def _fail(name: str, rule: str, value: Any) -> ValueError:
-    return ValueError(f"Argument `{name}` {rule}. Received: {name}={value!r}")
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(float(x))
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise _fail(name, f"must be an integer >= {minimum}", value)
-    return int(value)
-
-
-def _sweep_lrs(start_lr: float, end_lr: float, num_steps: int, mode: SweepMode) -> list[float]:
-    """The sweep's LRs, from the shared schedule (``lrscope.schedules.sweep``)."""
-    from lrscope.schedules.sweeps import sweep
-
-    _, lrs = sweep(start_lr, end_lr, num_steps, mode).preview(num_steps)
-    return [float(v) for v in lrs]
-
-
-def _model_device(model: nn.Module) -> torch.device | None:
-    for p in model.parameters():
-        return p.device
-    for b in model.buffers():
-        return b.device
-    return None
-
-
-@dataclass
-class _Settings:
-    start_lr: float
-    end_lr: float
-    num_steps: int
-    mode: SweepMode
-    steps_per_lr: int
-    accumulation_steps: int
-    device: torch.device
-    amp_dtype: torch.dtype | None
-    scaler: Any
-    scaler_is_users: bool
-    max_grad_norm: float | None
-    rule: StopRule
-    diverge_threshold: float | None
-    smooth_beta: float
-    chunk_size: int
-    val_batches: int
-    val_every: int
-    metric_fn: Callable[[Any, Any], Any] | None
-    metric_name: str | None
-    metric_on: Literal["train", "val"] | None
-    progress: bool
-    ratios: list[float]
-    target_key: str | None
-    notes: list[str] = field(default_factory=list)
-
-
-def _validate(
-    model: Any,
-    optimizer: Any,
-    train_data: Any,
-    loss_fn: Any,
-    step_fn: Any,
-    *,
-    start_lr: Any,
-    end_lr: Any,
-    num_steps: Any,
-    mode: Any,
-    steps_per_lr: Any,
-    accumulation_steps: Any,
-    val_data: Any,
-    val_batches: Any,
-    val_every: Any,
-    metric: Any,
-    metric_name: Any,
-    metric_on: Any,
-    diverge_threshold: Any,
-    smooth_beta: Any,
-    device: Any,
-    amp: Any,
-    grad_scaler: Any,
-    max_grad_norm: Any,
-    snapshot: Any,
-    snapshot_dir: Any,
-    target_key: Any,
-    chunk_size: Any,
-    progress: Any,
-    on_interrupt: Any,
-) -> _Settings:
-    """Check every argument before anything is touched; ValueError names argument, rule and value."""
-    if not isinstance(model, nn.Module):
-        raise _fail("model", "must be a torch.nn.Module", type(model).__name__)
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise _fail("optimizer", "must be a torch.optim.Optimizer", type(optimizer).__name__)
-    model_params = {id(p) for p in model.parameters()}
-    if model_params and not any(id(t) in model_params for g in optimizer.param_groups for t in g["params"]):
-        # e.g. an optimizer built over a *copy* of the model: the sweep would change nothing it reads
-        raise ValueError(
-            "Argument `optimizer` must update the model's parameters, but it holds none of them "
-            f"(was it built for another model instance?). Received: optimizer over "
-            f"{sum(len(g['params']) for g in optimizer.param_groups)} tensor(s), none of model={type(model).__name__}'s"
-        )
-    if not isinstance(train_data, Iterable):
-        raise _fail("train_data", "must be an iterable of batches (a DataLoader, a list, a generator)", type(train_data).__name__)
-    if (loss_fn is None) == (step_fn is None):
-        raise ValueError(
-            "Exactly one of the arguments `loss_fn` and `step_fn` must be given: `loss_fn(outputs, targets)` "
-            "for (inputs, targets) batches, or `step_fn(model, batch) -> loss` for models that compute their "
-            f"own loss. Received: loss_fn={loss_fn!r}, step_fn={step_fn!r}"
-        )
-    if loss_fn is not None and not callable(loss_fn):
-        raise _fail("loss_fn", "must be callable as loss_fn(outputs, targets)", loss_fn)
-    if step_fn is not None and not callable(step_fn):
-        raise _fail("step_fn", "must be callable as step_fn(model, batch)", step_fn)
-    if mode not in ("exp", "linear"):
-        raise _fail("mode", "must be 'exp' or 'linear'", mode)
-    if not _is_real(start_lr) or start_lr <= 0:
-        raise _fail("start_lr", "must be a finite number > 0", start_lr)
-    if not _is_real(end_lr) or end_lr <= 0:
-        raise _fail("end_lr", "must be a finite number > 0", end_lr)
-    if end_lr <= start_lr:
-        raise ValueError(
-            f"Argument `end_lr` must be greater than `start_lr`. Received: start_lr={start_lr!r}, end_lr={end_lr!r}"
-        )
-    steps_per_lr = _check_int("steps_per_lr", steps_per_lr, 1)
-    accumulation_steps = _check_int("accumulation_steps", accumulation_steps, 1)
-    if num_steps is None:
-        try:
-            n_batches = len(train_data)
-        except TypeError:
-            raise ValueError(
-                "Argument `num_steps` is required when `train_data` has no length (a generator or an "
-                f"iterable dataset). Received: num_steps=None, train_data={type(train_data).__name__}"
-            ) from None
-        num_steps = n_batches // (accumulation_steps * steps_per_lr)
-        if num_steps < 2:
-            raise ValueError(
-                "Argument `num_steps` defaults to one epoch of `train_data`, which is too short here: "
-                f"{n_batches} batches / (accumulation_steps={accumulation_steps} x steps_per_lr={steps_per_lr}) "
-                f"= {num_steps} steps, and a sweep needs >= 2. Pass num_steps explicitly. Received: num_steps=None"
-            )
-    else:
-        num_steps = _check_int("num_steps", num_steps, 2)
-    chunk_size = _check_int("chunk_size", chunk_size, 1)
-    if val_data is not None and not isinstance(val_data, Iterable):
-        raise _fail("val_data", "must be an iterable of batches or None", type(val_data).__name__)
-    val_batches = _check_int("val_batches", val_batches, 1)
-    val_every = _check_int("val_every", val_every, 1)
-    # metric
-    metric_fn = None
-    if metric is not None:
-        if step_fn is not None:
-            raise ValueError(
-                "Argument `metric` needs the model's outputs and the targets, which only the `loss_fn` form "
-                f"provides; with `step_fn` record no metric. Received: metric={metric!r} with step_fn"
-            )
-        if metric == "accuracy":
-            metric_fn, default_name = accuracy, "accuracy"
-        elif callable(metric) and not isinstance(metric, str):
-            metric_fn, default_name = metric, getattr(metric, "__name__", "metric")
-        else:
-            raise _fail("metric", "must be 'accuracy', a callable metric(outputs, targets), or None", metric)
-        metric_name = default_name if metric_name is None else metric_name
-        if not isinstance(metric_name, str) or not metric_name:
-            raise _fail("metric_name", "must be a non-empty string", metric_name)
-    if metric_on not in ("auto", "train", "val"):
-        raise _fail("metric_on", "must be 'auto', 'train' or 'val'", metric_on)
-    if metric_on == "val" and val_data is None:
-        raise ValueError("Argument `metric_on` is 'val' but no `val_data` was given. Received: metric_on='val', val_data=None")
-    resolved_on: Literal["train", "val"] | None = None
-    if metric_fn is not None:
-        resolved_on = ("val" if val_data is not None else "train") if metric_on == "auto" else metric_on
-    # stop rule
-    if diverge_threshold is not None and not (_is_real(diverge_threshold) and diverge_threshold > 1):
-        raise _fail("diverge_threshold", "must be a finite number > 1, or None (stop only on a non-finite loss)", diverge_threshold)
-    if not (_is_real(smooth_beta) and 0 <= smooth_beta < 1):
-        raise _fail("smooth_beta", "must be in [0, 1)", smooth_beta)
-    # None: a threshold no finite loss ratio reaches, so only NaN/inf stops the sweep.
-    rule = StopRule(diverge_threshold=float(diverge_threshold) if diverge_threshold is not None else 1e300, beta=float(smooth_beta))
-    # device
-    model_device = _model_device(model)
-    if model_device is None:
-        raise ValueError("Argument `model` has no parameters or buffers: there is nothing to train. Received: model with no parameters")
-    if device is None:
-        dev = model_device
-    else:
-        try:
-            dev = torch.device(device)
-        except (TypeError, RuntimeError) as exc:
-            raise _fail("device", f"must be a torch device or a device string ({exc})", device) from None
-        if dev.type != model_device.type or (dev.index is not None and model_device.index is not None and dev.index != model_device.index):
-            raise ValueError(
-                f"Argument `device` must be where the model lives (move the model first: model.to({str(dev)!r})). "
-                f"Received: device={str(dev)!r}, model on {str(model_device)!r}"
-            )
-    # AMP
-    if amp is True:
-        amp_dtype: torch.dtype | None = torch.float16 if dev.type == "cuda" else torch.bfloat16
-    elif amp is False or amp is None:
-        amp_dtype = None
-    elif amp in (torch.float16, torch.bfloat16):
-        amp_dtype = amp
-    else:
-        raise _fail("amp", "must be True, False, torch.float16 or torch.bfloat16", amp)
-    scaler: Any = None
-    scaler_is_users = False
-    if grad_scaler is True:
-        scaler = torch.amp.GradScaler(dev.type)
-    elif grad_scaler is False or grad_scaler is None:
-        scaler = None
-    elif hasattr(grad_scaler, "scale") and hasattr(grad_scaler, "step") and hasattr(grad_scaler, "update"):
-        scaler, scaler_is_users = grad_scaler, True
-    else:
-        raise _fail("grad_scaler", "must be a torch.amp.GradScaler, True (make one) or False", grad_scaler)
-    if max_grad_norm is not None and not (_is_real(max_grad_norm) and max_grad_norm > 0):
-        raise _fail("max_grad_norm", "must be a finite number > 0 or None", max_grad_norm)
-    if snapshot not in ("memory", "disk"):
-        raise _fail("snapshot", "must be 'memory' or 'disk'", snapshot)
-    if snapshot_dir is not None and not os.path.isdir(snapshot_dir):
-        raise _fail("snapshot_dir", "must be an existing directory or None", snapshot_dir)
-    if target_key is not None and not isinstance(target_key, str):
-        raise _fail("target_key", "must be a string (the key of the targets in dict batches) or None", target_key)
-    if progress not in (None, True, False):
-        raise _fail("progress", "must be True, False or None (automatic)", progress)
-    if on_interrupt not in ("raise", "return"):
-        raise _fail("on_interrupt", "must be 'raise' or 'return'", on_interrupt)
-    # param groups: every group keeps its ratio to group 0
-    lrs0 = [float(g["lr"]) for g in optimizer.param_groups]
-    if not lrs0:
-        raise _fail("optimizer", "must have at least one param group", optimizer)
-    if len(lrs0) > 1 and not (math.isfinite(lrs0[0]) and lrs0[0] > 0):
-        raise ValueError(
-            "Argument `optimizer` has several param groups and group 0's lr is not > 0, so the groups' LR "
-            f"ratios cannot be kept. Give group 0 a positive lr. Received: group lrs={lrs0}"
-        )
-    ratios = [1.0] + [lr / lrs0[0] for lr in lrs0[1:]]
-    show = _auto_progress() if progress is None else progress
-    return _Settings(
-        start_lr=float(start_lr),
-        end_lr=float(end_lr),
-        num_steps=num_steps,
-        mode=mode,
-        steps_per_lr=steps_per_lr,
-        accumulation_steps=accumulation_steps,
-        device=dev,
-        amp_dtype=amp_dtype,
-        scaler=scaler,
-        scaler_is_users=scaler_is_users,
-        max_grad_norm=None if max_grad_norm is None else float(max_grad_norm),
-        rule=rule,
-        diverge_threshold=None if diverge_threshold is None else float(diverge_threshold),
-        smooth_beta=float(smooth_beta),
-        chunk_size=chunk_size,
-        val_batches=val_batches,
-        val_every=val_every,
-        metric_fn=metric_fn,
-        metric_name=metric_name,
-        metric_on=resolved_on,
-        progress=bool(show),
-        ratios=ratios,
-        target_key=target_key,
-    )
-
-
-def _auto_progress() -> bool:
-    """Show a bar when a person watches: stderr is a terminal (or a Jupyter kernel runs us), and not in CI."""
-    if os.environ.get("CI"):
-        return False
-    try:
-        if sys.stderr.isatty():
-            return True
-    except (AttributeError, ValueError):
-        pass
-    return "ipykernel" in sys.modules  # notebooks: stderr is no TTY, but tqdm.auto draws a widget there
-
-
-# ----------------------------------------------------------------------------- batches
-
-
-class _BatchStream:
-    """Next batch from any iterable; cycles a re-iterable one, reports a one-shot one running dry."""
-
-    __slots__ = ("data", "it", "reiterable", "passes", "in_pass", "total", "first")
-
-    def __init__(self, data: Iterable[Any]) -> None:
-        self.data = data
-        self.it: Any = None  # iter(data) is called at the first next(), inside the sweep's try
-        self.reiterable = False
-        self.passes = 0  # passes that yielded at least one batch
-        self.in_pass = 0
-        self.total = 0
-        self.first: Any = None
-
-    def next(self) -> Any:
-        if self.it is None:
-            self.it = iter(self.data)
-            self.reiterable = self.it is not self.data  # a generator/iterator returns itself
-        try:
-            b = next(self.it)
-        except StopIteration:
-            if not self.reiterable or self.in_pass == 0:
-                return _END
-            self.it = iter(self.data)
-            self.in_pass = 0
-            try:
-                b = next(self.it)
-            except StopIteration:  # nothing new (e.g. __iter__ handed back the same spent iterator)
-                return _END
-        if self.in_pass == 0:
-            self.passes += 1  # a new pass counts only once it yields a batch
-        if self.total == 0:
-            self.first = b
-        self.in_pass += 1
-        self.total += 1
-        return b
-
-
-def _to_device(obj: Any, device: torch.device) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return obj.to(device, non_blocking=True)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # namedtuple
-        return type(obj)(*(_to_device(v, device) for v in obj))
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_device(v, device) for v in obj)
-    if isinstance(obj, Mapping):
-        return {k: _to_device(v, device) for k, v in obj.items()}
-    return obj
-
-
-def _batch_size(batch: Any) -> int | None:
-    if isinstance(batch, torch.Tensor):
-        return int(batch.shape[0]) if batch.dim() else None
-    if isinstance(batch, (list, tuple)):
-        for v in batch:
-            n = _batch_size(v)
-            if n is not None:
-                return n
-    if isinstance(batch, Mapping):
-        for v in batch.values():
-            n = _batch_size(v)
-            if n is not None:
-                return n
-    return None
-
-
-def _make_forward(model: nn.Module, loss_fn: Any, step_fn: Any, target_key: str | None) -> Callable[[Any], tuple[Any, Any, Any]]:
-    """``batch -> (loss, outputs, targets)`` for the loss_fn form, ``(loss, None, None)`` for step_fn."""
-    if step_fn is not None:
-
-        def forward_step(batch: Any) -> tuple[Any, Any, Any]:
-            res = step_fn(model, batch)
-            if isinstance(res, torch.Tensor):
-                return res, None, None
-            if isinstance(res, Mapping) and "loss" in res:
-                return res["loss"], None, None
-            loss = getattr(res, "loss", None)
-            if loss is None:
-                raise TypeError(
-                    "`step_fn(model, batch)` must return the loss: a scalar tensor, a mapping with a 'loss' "
-                    f"entry, or an object with a `.loss` attribute. Received: {type(res).__name__}"
-                )
-            return loss, None, None
-
-        return forward_step
-
-    def forward_loss(batch: Any) -> tuple[Any, Any, Any]:
-        if isinstance(batch, (tuple, list)):
-            if len(batch) < 2:
-                raise ValueError(
-                    "batches for `loss_fn` must be (inputs, targets) pairs (extra items are ignored). "
-                    f"Received: a {type(batch).__name__} of length {len(batch)}"
-                )
-            inputs, targets = batch[0], batch[1]
-        elif isinstance(batch, Mapping):
-            key = target_key
-            if key is None:
-                key = next((k for k in _TARGET_KEYS if k in batch), None)
-                if key is None:
-                    raise ValueError(
-                        f"dict batches need a targets entry: one of {_TARGET_KEYS}, or pass `target_key`. "
-                        f"Received: keys {sorted(map(str, batch))}"
-                    )
-            elif key not in batch:
-                raise ValueError(f"Argument `target_key` names no entry of the batch. Received: target_key={key!r}, keys {sorted(map(str, batch))}")
-            targets = batch[key]
-            inputs = {k: v for k, v in batch.items() if k != key}
-            outputs = model(**inputs)
-            return loss_fn(outputs, targets), outputs, targets
-        else:
-            raise ValueError(
-                "batches for `loss_fn` must be (inputs, targets) tuples/lists or dicts with a targets entry; "
-                f"use `step_fn` for anything else. Received: {type(batch).__name__}"
-            )
-        outputs = model(**inputs) if isinstance(inputs, Mapping) else model(inputs)
-        return loss_fn(outputs, targets), outputs, targets
-
-    return forward_loss
-
-
-def _check_loss(loss: Any) -> None:
-    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        what = f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise ValueError(
-            "the loss must be a scalar tensor (use reduction='mean' or 'sum' in the loss function). "
-            f"Received: {what}"
-        )
-    if not loss.requires_grad:
-        raise ValueError(
-            "the loss does not require grad: no parameter it depends on is trainable (all frozen?) or it was "
-            "computed under torch.no_grad(). Received: a loss with requires_grad=False"
-        )
-
-
-def _to_host(values: list[torch.Tensor]) -> np.ndarray:
+def to_host(values: Any) -> np.ndarray:
     """Stack 0-d device tensors and copy them to the host as float64: the sweep's only device-to-host
-    read-back (and so its only host-device synchronisation), called once per value kind at each chunk
-    boundary by ``flush``."""
-    return torch.stack(values).to("cpu", torch.float64).numpy()
+    read-back (and so its only host-device synchronisation), called by the driver once per value kind
+    at each chunk boundary."""
+    return torch.stack(list(values)).to("cpu", torch.float64).numpy()
 
 
-def _progress_bar(enabled: bool, total: int) -> Any:
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is an extra: no bar without it
-        log.debug("tqdm is not installed: no progress bar (pip install 'lrscope[torch]')")
-        return None
-    return tqdm(total=total, desc="LR range test", unit="step", file=sys.stderr, leave=False, dynamic_ncols=True)
+class TorchEngine:
+    """What one sweep step is in PyTorch: set the LR, forward/backward/step (AMP, clipping, accumulation).
 
+    The driver (:class:`lrscope.sweep.Sweep`) keeps everything else. A distributed engine subclasses
+    this one and changes only what it records and how it reads back.
+    """
 
-# ----------------------------------------------------------------------------- the run
+    def __init__(
+        self,
+        s: TorchSettings,
+        spec: SweepSpec,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        forward: Callable[[Any], tuple[Any, Any, Any]],
+        train_data: Iterable[Any],
+        val_data: Iterable[Any] | None,
+    ) -> None:
+        self.s, self.spec, self.model, self.optimizer, self.forward = s, spec, model, optimizer, forward
+        self.stream = BatchStream(train_data)
+        self.val_data = val_data
+        self.val_cache: list[Any] = []
+        self.move = s.device.type != "cpu"
+        groups = optimizer.param_groups
+        self.group_setters = list(zip(groups, s.ratios, [isinstance(g["lr"], torch.Tensor) for g in groups]))
+        self.single = len(groups) == 1 and not self.group_setters[0][2]
+        self.clip_params = [p for g in groups for p in g["params"]]
+        scaler = s.scaler
+        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
+        self.track_skip = self.scaler is not None and isinstance(getattr(self.scaler, "_scale", None), (torch.Tensor, type(None)))
+        self.first = True
 
+    def autocast(self) -> Any:
+        dtype = self.s.amp_dtype
+        return torch.autocast(self.s.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
-class _Interrupted(Exception):
-    pass
+    def set_lr(self, lr: float) -> None:
+        if self.single:
+            self.optimizer.param_groups[0]["lr"] = lr
+            return
+        for g, r, is_tensor in self.group_setters:
+            if is_tensor:
+                g["lr"].fill_(lr * r)
+            else:
+                g["lr"] = lr * r
 
+    def next_batch(self) -> Any:
+        batch = self.stream.next()
+        if batch is END:
+            raise DataExhausted
+        return to_device(batch, self.s.device) if self.move else batch
 
-def _run(
-    s: _Settings,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    train_data: Iterable[Any],
-    forward: Callable[[Any], tuple[Any, Any, Any]],
-    val_data: Iterable[Any] | None,
-    on_interrupt: str,
-) -> tuple[dict[str, Any], BaseException | None]:
-    """The sweep itself, inside the state snapshot. Returns the recorded arrays and a pending interrupt."""
-    lrs = _sweep_lrs(s.start_lr, s.end_lr, s.num_steps, s.mode)
-    n = s.num_steps
-    k_acc = s.accumulation_steps
-    per_point = s.steps_per_lr * k_acc  # loss values averaged into one recorded point
-    groups = optimizer.param_groups
-    group_setters = list(zip(groups, s.ratios, [isinstance(g["lr"], torch.Tensor) for g in groups]))
-    single = len(groups) == 1 and not group_setters[0][2]
-    group0 = groups[0]
-    dev = s.device
-    move = dev.type != "cpu"
-    amp_dtype = s.amp_dtype
-    scaler = s.scaler
-    if scaler is not None and not scaler.is_enabled():
-        scaler = None
-    track_skip = scaler is not None and isinstance(getattr(scaler, "_scale", None), (torch.Tensor, type(None)))
-    clip = s.max_grad_norm
-    clip_params = [p for g in groups for p in g["params"]]
-    metric_fn = s.metric_fn
-    metric_train = metric_fn is not None and s.metric_on == "train"
-    metric_val = metric_fn is not None and s.metric_on == "val"
-    rule = s.rule
-    chunk = s.chunk_size
+    def loss_value(self, loss: torch.Tensor, batch: Any) -> torch.Tensor:
+        """What the driver records for one micro-batch (the distributed engine records [sum, n])."""
+        return loss.detach().reshape(())  # any 1-element loss, (1,) included
 
-    def autocast() -> Any:
-        return torch.autocast(dev.type, dtype=amp_dtype) if amp_dtype is not None else contextlib.nullcontext()
+    def micro_step(self, sweep: Sweep) -> None:
+        """One micro-batch: forward, record the loss (and metric), backward."""
+        batch = self.next_batch()
+        with self.autocast():
+            loss, outputs, targets = self.forward(batch)
+        if self.first:
+            check_loss(loss)
+            self.first = False
+        sweep.record_loss(self.loss_value(loss, batch))
+        if self.s.metric_fn is not None and self.s.metric_on == "train":
+            sweep.record_metric(self.metric_value(outputs.detach(), targets))
+        k = self.s.accumulation_steps
+        if k > 1:
+            loss = loss / k
+        (loss if self.scaler is None else self.scaler.scale(loss)).backward()
 
-    # the fixed validation subset, taken once inside the sweep's try (after the snapshot: a shuffled
-    # loader draws RNG; and a Ctrl-C while it is fetched honours on_interrupt)
-    val_cache: list[Any] = []
+    def metric_value(self, outputs: Any, targets: Any) -> torch.Tensor:
+        assert self.s.metric_fn is not None
+        return torch.as_tensor(self.s.metric_fn(outputs, targets)).float()
 
-    def fetch_val_subset() -> None:
-        for b in val_data:  # type: ignore[union-attr]
-            val_cache.append(_to_device(b, dev) if move else b)
-            if len(val_cache) >= s.val_batches:
+    def optimizer_step(self, sweep: Sweep) -> None:
+        """Clip, step (through the scaler under AMP), record a skipped step, zero the gradients."""
+        clip, scaler, opt = self.s.max_grad_norm, self.scaler, self.optimizer
+        if scaler is None:
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(self.clip_params, clip)
+            opt.step()
+        else:
+            if clip is not None:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(self.clip_params, clip)
+            prev = scaler._scale.clone() if self.track_skip and scaler._scale is not None else None
+            scaler.step(opt)
+            scaler.update()
+            if self.track_skip:
+                # a skipped step (inf/NaN gradients) is exactly one where update() backed the scale off
+                sweep.record_skip(scaler._scale < prev if prev is not None else torch.zeros((), dtype=torch.bool))
+        opt.zero_grad(set_to_none=True)
+
+    def fetch_val_subset(self) -> None:
+        """The fixed validation subset, taken once inside the sweep (after the snapshot: a shuffled
+        loader draws RNG; and a Ctrl-C while it is fetched honours on_interrupt)."""
+        assert self.val_data is not None
+        for b in self.val_data:
+            self.val_cache.append(to_device(b, self.s.device) if self.move else b)
+            if len(self.val_cache) >= self.spec.val_batches:
                 break
-        if not val_cache:
+        if not self.val_cache:
             raise ValueError("Argument `val_data` yielded no batches. Received: an empty val_data")
 
-    modules = list(model.modules())
-
-    def evaluate() -> tuple[torch.Tensor, torch.Tensor | None]:
+    def evaluate(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Mean loss (and metric) over the validation subset, in eval mode, flags restored after."""
+        modules = list(self.model.modules())
         flags = [m.training for m in modules]
-        model.eval()
+        metric_val = self.s.metric_fn is not None and self.s.metric_on == "val"
+        tot: torch.Tensor | None = None
+        mtot: torch.Tensor | None = None
+        self.model.eval()
         try:
-            with torch.no_grad(), autocast():
-                tot = None
-                mtot = None
-                for vb in val_cache:
-                    vloss, vout, vtgt = forward(vb)
+            with torch.no_grad(), self.autocast():
+                for vb in self.val_cache:
+                    vloss, vout, vtgt = self.forward(vb)
                     v = vloss.detach().float().reshape(())
                     tot = v if tot is None else tot + v
                     if metric_val:
-                        mv = torch.as_tensor(metric_fn(vout, vtgt), device=v.device).float()  # type: ignore[misc]
+                        mv = self.metric_value(vout, vtgt).to(v.device)
                         mtot = mv if mtot is None else mtot + mv
         finally:
             for m, f in zip(modules, flags):
                 m.training = f
-        return tot / len(val_cache), (None if mtot is None else mtot / len(val_cache))  # type: ignore[operator]
+        assert tot is not None
+        return tot / len(self.val_cache), (None if mtot is None else mtot / len(self.val_cache))
 
-    # recorded (host) arrays
-    out_losses: list[float] = []
-    out_val = np.full(n, np.nan)
-    out_metric = np.full(n, np.nan)
-    skipped: list[int] = []
-    # device-side pending values of the current chunk
-    pending: list[torch.Tensor] = []
-    pending_metric: list[torch.Tensor] = []
-    pending_val: list[tuple[int, torch.Tensor, torch.Tensor | None]] = []
-    pending_skip: list[torch.Tensor] = []
-    stop_reason, stop_detail = STOP_COMPLETED, ""
-    stop_at: int | None = None  # index of the last kept point
-    stream = _BatchStream(train_data)
-    bar = _progress_bar(s.progress, n)
-    interrupt: BaseException | None = None
-    first = True
+    def run(self, sweep: Sweep) -> None:
+        """The sweep's loop: per point, set the LR, the steps, maybe an evaluation; the driver decides."""
+        self.optimizer.zero_grad(set_to_none=True)
+        try:
+            with sweep.running(lambda: self.stream.total):
+                if self.val_data is not None:
+                    self.fetch_val_subset()
+                for i, lr in enumerate(sweep.lrs):
+                    self.set_lr(lr)
+                    for _ in range(self.spec.steps_per_lr):
+                        for _ in range(self.s.accumulation_steps):
+                            self.micro_step(sweep)
+                        self.optimizer_step(sweep)
+                    if sweep.val_due(i) and self.val_cache:
+                        sweep.record_val(i, *self.evaluate())
+                    if sweep.point_done():
+                        break
+        finally:
+            self.optimizer.zero_grad(set_to_none=True)
 
-    def flush(points: int) -> bool:
-        """Read back the first ``points`` pending points; feed the stop rule. True = stop."""
-        nonlocal stop_reason, stop_detail, stop_at
-        base = len(out_losses)
-        if points:
-            vals = _to_host(pending[: points * per_point])
-            vals = vals.reshape(points, per_point).mean(axis=1) if per_point > 1 else vals
-            out_losses.extend(vals.tolist())
-            if pending_metric:
-                mv = _to_host(pending_metric[: points * per_point])
-                out_metric[base : base + points] = mv.reshape(points, per_point).mean(axis=1)
-            if pending_skip:
-                sk = _to_host(pending_skip[: points * s.steps_per_lr]).reshape(points, s.steps_per_lr)
-                skipped.extend((base + np.nonzero(sk.any(axis=1))[0]).tolist())
-        if pending_val:
-            kept = [(i, v, m) for i, v, m in pending_val if i < base + points]
-            if kept:
-                vv = _to_host([v for _, v, _ in kept])
-                idx = [i for i, _, _ in kept]
-                out_val[idx] = np.where(np.isfinite(vv), vv, np.inf)
-                if metric_val:
-                    out_metric[idx] = _to_host([m for _, _, m in kept])  # type: ignore[misc]
-        pending.clear()
-        pending_metric.clear()
-        pending_val.clear()
-        pending_skip.clear()
-        decision = rule.update_many(np.asarray(out_losses[base:], dtype=np.float64)) if points else None
-        if bar is not None and points:
-            # the postfix first, so the redraw update() triggers shows this chunk's last recorded point
-            # (after a stop, the stop point: the steps run past it are discarded, and not counted)
-            last = base + points - 1 if decision is None else decision.index
-            bar.set_postfix_str(f"lr={lrs[last]:.3g} loss={rule.smoothed:.4g}", refresh=False)
-            bar.update(last + 1 - base)
-        if decision is not None:
-            stop_reason, stop_detail, stop_at = decision.reason, decision.detail, decision.index
-            return True
-        return False
 
-    optimizer.zero_grad(set_to_none=True)
-    done_in_chunk = 0  # complete points waiting in the pending lists
+@contextlib.contextmanager
+def _restoring(
+    model: nn.Module, optimizer: torch.optim.Optimizer, s: TorchSettings, data: list[Any], *, restore: bool,
+    snapshot: Any, snapshot_dir: Any,
+) -> Iterator[None]:
+    """Model, optimizer, the user's scaler, the RNGs and the data loaders' own generators, put back."""
+    generators = [g for d in data if d is not None for g in data_generators(d)]
+    gen_states = [g.get_state() for g in generators] if restore else []
     try:
-        if val_data is not None:
-            fetch_val_subset()
-        for i in range(n):
-            lr = lrs[i]
-            if single:
-                group0["lr"] = lr
-            else:
-                for g, r, is_tensor in group_setters:
-                    if is_tensor:
-                        g["lr"].fill_(lr * r)
-                    else:
-                        g["lr"] = lr * r
-            for _ in range(s.steps_per_lr):
-                for _ in range(k_acc):
-                    batch = stream.next()
-                    if batch is _END:
-                        raise _DataExhausted
-                    if move:
-                        batch = _to_device(batch, dev)
-                    if amp_dtype is None:
-                        loss, outputs, targets = forward(batch)
-                    else:
-                        with autocast():
-                            loss, outputs, targets = forward(batch)
-                    if first:
-                        _check_loss(loss)
-                        first = False
-                    pending.append(loss.detach().reshape(()))  # any 1-element loss, (1,) included
-                    if metric_train:
-                        pending_metric.append(torch.as_tensor(metric_fn(outputs.detach(), targets)).float())  # type: ignore[misc]
-                    if k_acc > 1:
-                        loss = loss / k_acc
-                    if scaler is None:
-                        loss.backward()
-                    else:
-                        scaler.scale(loss).backward()
-                if scaler is None:
-                    if clip is not None:
-                        torch.nn.utils.clip_grad_norm_(clip_params, clip)
-                    optimizer.step()
-                else:
-                    if clip is not None:
-                        scaler.unscale_(optimizer)
-                        torch.nn.utils.clip_grad_norm_(clip_params, clip)
-                    prev = scaler._scale.clone() if track_skip and scaler._scale is not None else None
-                    scaler.step(optimizer)
-                    scaler.update()
-                    if track_skip:
-                        # a skipped step (inf/NaN gradients) is exactly one where update() backed the scale off
-                        pending_skip.append(scaler._scale < prev if prev is not None else torch.zeros((), dtype=torch.bool))
-                optimizer.zero_grad(set_to_none=True)
-            if val_cache and i % s.val_every == 0:
-                v, m = evaluate()
-                pending_val.append((i, v, m))
-            done_in_chunk += 1
-            if done_in_chunk == chunk or i == n - 1:
-                stop = flush(done_in_chunk)
-                done_in_chunk = 0
-                if stop:
-                    break
-    except _DataExhausted:
-        flush(done_in_chunk)
-        if stop_at is None:
-            stop_reason = STOP_EXHAUSTED
-            stop_detail = f"the data ran out after {stream.total} batches, at step {len(out_losses)} of {n}"
-    except KeyboardInterrupt as exc:
-        flush(done_in_chunk)
-        if stop_at is None:
-            stop_reason = STOP_INTERRUPTED
-            stop_detail = f"interrupted (KeyboardInterrupt) at step {len(out_losses)} of {n}"
-        if on_interrupt == "raise":
-            interrupt = exc
-    except StopIteration as exc:
-        # Only _DataExhausted means the data ran out; a StopIteration from the model, loss_fn, step_fn
-        # or metric is a bug there. Let it out as an error (as PEP 479 does for generators), never as a
-        # silent "data exhausted" — nor bare, where a caller's loop could swallow it.
-        raise RuntimeError(
-            "StopIteration was raised during the range test by the model, loss_fn, step_fn or metric (not by "
-            "train_data running out; that ends the test normally). Received: StopIteration"
-            f"({', '.join(map(repr, exc.args))})"
-        ) from exc
+        with preserve_state(
+            model, optimizer, s.scaler if s.scaler_is_users else None, storage=snapshot, directory=snapshot_dir, restore=restore
+        ):
+            yield
     finally:
-        if bar is not None:
-            bar.close()
-        optimizer.zero_grad(set_to_none=True)
-    kept = len(out_losses) if stop_at is None else stop_at + 1
-    if stream.total == 0 and stop_reason != STOP_INTERRUPTED:
-        raise ValueError("Argument `train_data` yielded no batches. Received: an empty train_data")
-    if kept == 0 and interrupt is None and stop_reason == STOP_EXHAUSTED:
-        raise ValueError(
-            f"Argument `train_data` ran out after {stream.total} batches, before one sweep step "
-            f"(accumulation_steps={k_acc} x steps_per_lr={s.steps_per_lr} batches) was complete. "
-            "Received: too few batches"
+        for g, st in zip(generators, gen_states):
+            g.set_state(st)
+
+
+def _notes(s: TorchSettings, was_training: bool) -> list[str]:
+    notes = []
+    if not was_training:
+        notes.append(
+            "The model was in eval mode: dropout and BatchNorm ran in inference mode during the sweep "
+            "(call model.train() first unless that was intended)."
         )
-    rec: dict[str, Any] = {
-        "lrs": np.asarray(lrs[:kept], dtype=np.float64),
-        "losses": np.asarray(out_losses[:kept], dtype=np.float64),
-        "val_losses": out_val[:kept] if val_data is not None else None,
-        "metrics": {s.metric_name: out_metric[:kept]} if metric_fn is not None else {},
-        "stop_reason": stop_reason,
-        "stop_detail": stop_detail,
-        "skipped": [j for j in skipped if j < kept],
-        "passes": stream.passes,
-        "batches": stream.total,
-        "batch_size": getattr(train_data, "batch_size", None) or _batch_size(stream.first),
+    if len(s.ratios) > 1:
+        notes.append(
+            f"{len(s.ratios)} param groups: every group's LR followed the sweep times its ratio to group 0 "
+            f"({', '.join(f'{r:.3g}' for r in s.ratios)}); the recorded LRs are group 0's."
+        )
+    return notes
+
+
+def _config(s: TorchSettings, optimizer: torch.optim.Optimizer, engine: TorchEngine, train_data: Any) -> dict[str, Any]:
+    return {
+        "engine": "torch",
+        "torch_version": torch.__version__,
+        "accumulation_steps": s.accumulation_steps,
+        "optimizer": type(optimizer).__name__,
+        "param_groups": len(s.ratios),
+        "lr_ratios": s.ratios,
+        "batch_size": getattr(train_data, "batch_size", None) or batch_size(engine.stream.first),
+        "device": str(s.device),
+        "amp": None if s.amp_dtype is None else str(s.amp_dtype).replace("torch.", ""),
+        "grad_scaler": s.scaler is not None,
+        "max_grad_norm": s.max_grad_norm,
+        "metric": s.metric_name,
+        "metric_on": s.metric_on,
     }
-    return rec, interrupt
 
 
 def range_test(
@@ -792,7 +316,7 @@ def range_test(
     step_fn: Callable[[nn.Module, Any], Any] | None = None,
     start_lr: float = 1e-7,
     end_lr: float = 10.0,
-    num_steps: int | None = None,
+    num_steps: int = DEFAULT_NUM_STEPS,
     mode: SweepMode = "exp",
     steps_per_lr: int = 1,
     accumulation_steps: int = 1,
@@ -850,8 +374,8 @@ def range_test(
             must not call ``backward`` or step the optimizer.
         start_lr: first LR (> 0).
         end_lr: last LR (> ``start_lr``).
-        num_steps: points of the sweep (>= 2). Default: one epoch of ``train_data`` (``len(train_data) //
-            (accumulation_steps * steps_per_lr)``); required when the data has no length.
+        num_steps: points of the sweep (>= 2). Default 100, what torch-lr-finder, fastai and the usual
+            PyTorch ``FindLR`` write-up use; shorter data is cycled, with a note in the result.
         mode: ``"exp"`` (geometric, default) or ``"linear"`` spacing, as ``lrscope.schedules.sweep``.
         steps_per_lr: optimizer steps each LR is held for; the point's loss is their mean.
         accumulation_steps: micro-batches per optimizer step (gradient accumulation): each one's loss is
@@ -913,102 +437,37 @@ def range_test(
         ...                     start_lr=1e-6, end_lr=1.0, num_steps=100)   # doctest: +SKIP
         >>> result.suggest().lr                                            # doctest: +SKIP
     """
-    s = _validate(
-        model, optimizer, train_data, loss_fn, step_fn,
+    check_objects(model, optimizer, train_data, loss_fn, step_fn)
+    spec = check_sweep(
         start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, mode=mode, steps_per_lr=steps_per_lr,
-        accumulation_steps=accumulation_steps, val_data=val_data, val_batches=val_batches, val_every=val_every,
-        metric=metric, metric_name=metric_name, metric_on=metric_on, diverge_threshold=diverge_threshold,
-        smooth_beta=smooth_beta, device=device, amp=amp, grad_scaler=grad_scaler, max_grad_norm=max_grad_norm,
-        snapshot=snapshot, snapshot_dir=snapshot_dir, target_key=target_key, chunk_size=chunk_size,
-        progress=progress, on_interrupt=on_interrupt,
+        diverge_threshold=diverge_threshold, smooth_beta=smooth_beta, chunk_size=chunk_size,
+        val_batches=val_batches, val_every=val_every, progress=progress, on_interrupt=on_interrupt,
     )  # fmt: skip
-    forward = _make_forward(model, loss_fn, step_fn, s.target_key)
+    s = check_torch(
+        model, optimizer, step_fn, accumulation_steps=accumulation_steps, val_data=val_data, metric=metric,
+        metric_name=metric_name, metric_on=metric_on, device=device, amp=amp, grad_scaler=grad_scaler,
+        max_grad_norm=max_grad_norm, snapshot=snapshot, snapshot_dir=snapshot_dir, target_key=target_key,
+    )  # fmt: skip
+    return run_engine(
+        TorchEngine(s, spec, model, optimizer, make_forward(model, loss_fn, step_fn, s.target_key), train_data, val_data),
+        restore=restore, snapshot=snapshot, snapshot_dir=snapshot_dir,
+    )  # fmt: skip
+
+
+def run_engine(engine: TorchEngine, *, restore: bool, snapshot: Any, snapshot_dir: Any) -> RangeTestResult:
+    """Run a checked torch engine inside the state snapshot and build the result."""
+    s, spec, model, optimizer = engine.s, engine.spec, engine.model, engine.optimizer
+    sweep = Sweep(
+        spec, to_host=to_host, micro_steps=s.accumulation_steps, has_val=engine.val_data is not None,
+        metric_name=s.metric_name,
+    )  # fmt: skip
     was_training = model.training
-    generators = _data_generators(train_data) + (_data_generators(val_data) if val_data is not None else [])
-    gen_states = [g.get_state() for g in generators] if restore else []
-    try:
-        with preserve_state(
-            model, optimizer, s.scaler if s.scaler_is_users else None, storage=snapshot, directory=snapshot_dir, restore=restore
-        ):
-            rec, interrupt = _run(s, model, optimizer, train_data, forward, val_data, on_interrupt)
-    finally:
-        for g, st in zip(generators, gen_states):
-            g.set_state(st)
-    if interrupt is not None:
-        raise interrupt
-
-    notes = list(s.notes)
-    if rec["passes"] > 1:
-        notes.append(
-            f"train_data was cycled: the sweep used {rec['batches']} batches, {rec['passes']} passes over data "
-            "shorter than the sweep (the model saw batches again)."
-        )
-    if not was_training:
-        notes.append(
-            "The model was in eval mode: dropout and BatchNorm ran in inference mode during the sweep "
-            "(call model.train() first unless that was intended)."
-        )
-    if len(s.ratios) > 1:
-        notes.append(
-            f"{len(s.ratios)} param groups: every group's LR followed the sweep times its ratio to group 0 "
-            f"({', '.join(f'{r:.3g}' for r in s.ratios)}); the recorded LRs are group 0's."
-        )
-    if rec["skipped"]:
-        notes.append(
-            f"The GradScaler skipped the optimizer step (inf/NaN gradients) at {len(rec['skipped'])} point(s): "
-            f"{rec['skipped'][:20]}{' ...' if len(rec['skipped']) > 20 else ''}; the weights did not move there."
-        )
-    n_kept = len(rec["lrs"])
-    if rec["stop_reason"] != STOP_COMPLETED and n_kept < s.num_steps:
-        log.info("range test stopped after %d of %d steps: %s", n_kept, s.num_steps, rec["stop_detail"])
-    config: dict[str, Any] = {
-        "engine": "torch",
-        "torch_version": torch.__version__,
-        "start_lr": s.start_lr,
-        "end_lr": s.end_lr,
-        "num_steps": s.num_steps,
-        "mode": s.mode,
-        "steps_per_lr": s.steps_per_lr,
-        "accumulation_steps": s.accumulation_steps,
-        "optimizer": type(optimizer).__name__,
-        "param_groups": len(s.ratios),
-        "lr_ratios": s.ratios,
-        "batch_size": rec["batch_size"],
-        "device": str(s.device),
-        "amp": None if s.amp_dtype is None else str(s.amp_dtype).replace("torch.", ""),
-        "grad_scaler": s.scaler is not None,
-        "max_grad_norm": s.max_grad_norm,
-        "diverge_threshold": s.diverge_threshold,
-        "smooth_beta": s.smooth_beta,
-        "chunk_size": s.chunk_size,
-        "val_batches": s.val_batches if val_data is not None else None,
-        "val_every": s.val_every if val_data is not None else None,
-        "metric": s.metric_name,
-        "metric_on": s.metric_on,
-        "restored": bool(restore),
-        "snapshot": snapshot if restore else None,
-        "batches_used": rec["batches"],
-        "skipped_steps": rec["skipped"],
-    }
-    return RangeTestResult(
-        lrs=rec["lrs"],
-        losses=rec["losses"],
-        val_losses=rec["val_losses"],
-        metrics=rec["metrics"],
-        steps=np.arange(n_kept, dtype=np.int64) * s.steps_per_lr,
-        sweep=s.mode,
-        stop_reason=rec["stop_reason"],
-        stop_detail=rec["stop_detail"],
-        config=config,
-        notes=notes,
-    )
-
-
-def _data_generators(data: Any) -> list[torch.Generator]:
-    """torch.Generators a DataLoader owns (its own ``generator=``, its sampler's): restored after the test."""
-    found: list[torch.Generator] = []
-    for obj in (data, getattr(data, "sampler", None), getattr(getattr(data, "batch_sampler", None), "sampler", None)):
-        g = getattr(obj, "generator", None)
-        if isinstance(g, torch.Generator) and all(g is not f for f in found):
-            found.append(g)
-    return found
+    with _restoring(model, optimizer, s, [engine.stream.data, engine.val_data], restore=restore, snapshot=snapshot, snapshot_dir=snapshot_dir):
+        engine.run(sweep)
+    if sweep.interrupt is not None:
+        raise sweep.interrupt
+    stream = engine.stream
+    sweep.check_ran(stream.total, s.accumulation_steps * spec.steps_per_lr)
+    config = _config(s, optimizer, engine, stream.data)
+    config["snapshot"] = snapshot if restore else None
+    return sweep.result(config, _notes(s, was_training), batches=stream.total, passes=stream.passes, restored=restore)
