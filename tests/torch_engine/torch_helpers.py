@@ -118,3 +118,50 @@ def pretrain(model: nn.Module, opt: torch.optim.Optimizer, data: list, steps: in
         opt.zero_grad()
         nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
+
+
+def scaler_internals(scaler: Any) -> dict[str, Any]:
+    """Every attribute of a GradScaler by value (its per-optimizer stages and found-inf tensors included).
+
+    ``state_dict()`` holds only the scale and growth settings; a scaler left between ``unscale_``,
+    ``step`` and ``update`` differs in ``_per_optimizer_states``, which this copies too.
+    """
+    out: dict[str, Any] = {}
+    for key, value in vars(scaler).items():
+        if isinstance(value, torch.Tensor):
+            out[key] = value.detach().clone()
+        elif key == "_per_optimizer_states":
+            out[key] = {
+                "type": type(value).__name__,
+                "factory": getattr(value, "default_factory", None),
+                "entries": {
+                    k: {
+                        sk: ({str(d): t.detach().clone() for d, t in sv.items()} if isinstance(sv, dict) else sv)
+                        for sk, sv in per.items()
+                    }
+                    for k, per in value.items()
+                },
+            }
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def scaler_internals_diff(before: dict[str, Any], scaler: Any) -> list[str]:
+    """What differs between ``before`` (from :func:`scaler_internals`) and the scaler now."""
+    now = scaler_internals(scaler)
+    if set(now) != set(before):
+        return [f"attributes {sorted(before)} != {sorted(now)}"]
+    out: list[str] = []
+    for key, b in before.items():
+        n = now[key]
+        if b is None or n is None or not isinstance(b, dict):
+            if isinstance(b, torch.Tensor) or isinstance(n, torch.Tensor):
+                ok = isinstance(b, torch.Tensor) and isinstance(n, torch.Tensor) and bits_equal(b, n)
+            else:
+                ok = b == n and type(b) is type(n)
+            if not ok:
+                out.append(f"{key}: {b!r} != {n!r}")
+        else:
+            out += [f"{key}{d}" for d in _deep_equal(b, n)]
+    return out

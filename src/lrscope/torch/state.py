@@ -9,7 +9,14 @@ entry it copies, once:
   a head kept outside the model), and its ``.grad``;
 * the optimizer's ``state_dict()`` — its per-parameter state *and* every param group's
   hyperparameters (``lr``, ``momentum``, ``betas``, ``initial_lr`` ...);
-* the AMP ``GradScaler``'s ``state_dict()``, when one is given;
+* the AMP ``GradScaler``'s whole internal state, when one is given: every attribute by value —
+  the scale and growth tracker tensors, ``_init_scale``/``_init_growth_tracker`` and the
+  per-optimizer stages (``_per_optimizer_states``: READY / UNSCALED / STEPPED and the found-inf
+  tensors). ``state_dict()`` alone would miss the stages: a sweep stopped between ``unscale_``,
+  ``step`` and ``update`` would leave the user's next step on gradients never unscaled, or raising
+  "unscale_() has already been called";
+* the optimizer object's own attributes (which ones it has, and which object each one is): an
+  ``LRScheduler`` made during the block wraps ``optimizer.step`` and sets ``_opt_called`` on it;
 * the random number generators: Python's ``random``, NumPy's global generator, torch's CPU
   generator and every CUDA device's (only when CUDA is already initialised: a snapshot never
   initialises CUDA), and MPS's when present.
@@ -22,7 +29,13 @@ On exit — normal, on an exception, on ``KeyboardInterrupt`` — it restores al
 * gradients by value (``.grad`` may be a new tensor; ``None`` stays ``None``);
 * the optimizer with ``load_state_dict`` of the host copy (its state tensors are then new tensors,
   as after any checkpoint load; ``param_groups`` dicts keep their identity);
-* the scaler with ``load_state_dict``; the RNGs with their ``set_state`` functions.
+* the optimizer's attributes: any added during the block (a scheduler's ``step`` wrapper,
+  ``_opt_called``) are deleted, and each one the block replaced gets its original object back —
+  ``optimizer.state`` and ``optimizer.param_groups`` included (refilled with the restored values),
+  so references the user holds to them stay valid;
+* the scaler's attributes by value (its tensors in place, the original objects), attributes added
+  during the block deleted; a scaler without ``__dict__`` with ``load_state_dict``;
+* the RNGs with their ``set_state`` functions.
 
 Storage:
 
@@ -36,14 +49,15 @@ Storage:
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import random
 import shutil
 import signal
-import threading
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -52,11 +66,15 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["StateSnapshot", "preserve_state", "state_nbytes"]
+__all__ = ["StateSnapshot", "preserve_rngs", "preserve_state", "state_nbytes"]
 
 log = logging.getLogger(__name__)
 
 Storage = Literal["memory", "disk"]
+
+_MISSING = object()
+#: immutable attribute values: put back by identity
+_ATOMS = (int, float, complex, str, bytes, type(None))
 
 
 # ----------------------------------------------------------------------------- tensor storage
@@ -140,14 +158,14 @@ class _Store:
         host = host.resolve_conj().resolve_neg().contiguous()
         ref = _DiskRef(self._offset, nbytes, tuple(t.shape), t.dtype, t.device)
         self._fh.seek(self._offset)
-        self._fh.write(memoryview(_byte_view(host)))
+        self._fh.write(_byte_view(host).data)
         self._offset += nbytes
         return ref
 
     def _read_into(self, ref: _DiskRef, host: torch.Tensor) -> None:
         self._fh.seek(ref.offset)
         view = _byte_view(host)
-        got = self._fh.readinto(memoryview(view)) if view.size else 0
+        got = self._fh.readinto(view.data) if view.size else 0
         if got != ref.nbytes:
             raise OSError(f"lrscope snapshot file {self.dir} is truncated (read {got} of {ref.nbytes} bytes)")
 
@@ -207,8 +225,6 @@ def _map_tensors(obj: Any, fn: Any) -> Any:
         return tuple(_map_tensors(v, fn) for v in obj)
     if isinstance(obj, (int, float, str, bool, type(None), torch.dtype, torch.device)):
         return obj
-    import copy
-
     return copy.deepcopy(obj)
 
 
@@ -244,6 +260,75 @@ def state_nbytes(model: nn.Module, optimizer: torch.optim.Optimizer | None = Non
     return n
 
 
+# ----------------------------------------------------------------------------- GradScaler
+
+
+def _copy_value(obj: Any) -> Any:
+    """A copy of ``obj`` that shares nothing mutable with it.
+
+    Tensors are cloned (on their own device: a scaler's are one-element, so this costs no host sync);
+    dicts (of any dict type: a ``defaultdict`` keeps its factory), lists and tuples are rebuilt with
+    copied values. Anything else (numbers, enums, strings, devices, a process group) is immutable or
+    not the sweep's to change, and is kept by reference.
+    """
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        out = copy.copy(obj)  # same type, same factory; values replaced below
+        for k, v in obj.items():
+            out[k] = _copy_value(v)
+        return out
+    if isinstance(obj, list):
+        lst = copy.copy(obj)
+        lst[:] = [_copy_value(v) for v in obj]
+        return lst
+    if type(obj) is tuple:
+        return tuple(_copy_value(v) for v in obj)
+    return obj
+
+
+class _ScalerSnapshot:
+    """A GradScaler's every attribute, by value (see the module docstring).
+
+    ``state_dict()`` holds the scale and the growth settings only; the per-optimizer stages
+    (``_per_optimizer_states``), ``_init_scale``/``_init_growth_tracker`` and whether the scale tensor
+    exists yet are internal. A scaler without a ``__dict__`` falls back to its ``state_dict()``.
+    """
+
+    def __init__(self, scaler: Any, store: _Store) -> None:
+        attrs = getattr(scaler, "__dict__", None)
+        self._objects: dict[str, Any] | None = None
+        self._values: dict[str, Any] = {}
+        self._state: Any = None
+        if isinstance(attrs, dict):
+            self._objects = dict(attrs)  # which object each attribute was (tensors go back in place)
+            self._values = {k: _copy_value(v) for k, v in attrs.items()}
+        else:
+            self._state = _map_tensors(scaler.state_dict(), store.put)
+
+    def restore(self, scaler: Any, store: _Store, *, copy: bool) -> None:
+        if self._objects is None:
+            scaler.load_state_dict(_map_tensors(self._state, lambda saved: store.get(saved, copy=copy)))
+            return
+        attrs = scaler.__dict__
+        for key in [k for k in attrs if k not in self._objects]:
+            del attrs[key]  # added during the block
+        for key, original in self._objects.items():
+            saved = self._values[key]
+            if (
+                isinstance(original, torch.Tensor)
+                and isinstance(saved, torch.Tensor)
+                and original.shape == saved.shape
+                and original.dtype == saved.dtype
+                and original.device == saved.device
+            ):
+                with torch.no_grad():
+                    original.copy_(saved)  # in place: the user's tensor object, the saved value
+                attrs[key] = original
+            else:
+                attrs[key] = _copy_value(saved) if copy else saved
+
+
 # ----------------------------------------------------------------------------- RNG
 
 
@@ -253,7 +338,7 @@ def _rng_states() -> dict[str, Any]:
         "numpy": np.random.get_state(),
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # type: ignore[no-untyped-call]
         states["cuda"] = torch.cuda.get_rng_state_all()
     mps = getattr(torch, "mps", None)
     if mps is not None and getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -284,7 +369,8 @@ class StateSnapshot:
     Args:
         model: the module whose parameters, gradients, buffers and train/eval flags are copied.
         optimizer: optional optimizer whose ``state_dict()`` is copied.
-        scaler: optional ``torch.amp.GradScaler`` whose ``state_dict()`` is copied.
+        scaler: optional ``torch.amp.GradScaler`` whose every attribute is copied by value (its
+            per-optimizer stages included, so a sweep stopped mid-step leaves no trace).
         storage: ``"memory"`` (host RAM) or ``"disk"`` (a temporary directory; ~no extra RAM).
         directory: parent folder for the disk copy (default: the system temp dir).
 
@@ -355,11 +441,18 @@ class StateSnapshot:
                     seen.add(id(t))
                     self._extra.append((t, store.put(t), store.put(t.grad) if t.grad is not None else None))
         self._opt_state = None
+        self._opt_attrs: dict[str, Any] = {}
+        self._opt_defaults: dict[str, Any] = {}
         if self.optimizer is not None:
             self._opt_state = _map_tensors(self.optimizer.state_dict(), store.put)
-        self._scaler_state = None
+            # which attributes the optimizer object has and which object each one is: a scheduler made
+            # during the block adds a `step` wrapper and `_opt_called`; load_state_dict replaces
+            # `state` and `param_groups` (and may add to `defaults`)
+            self._opt_attrs = dict(vars(self.optimizer))
+            self._opt_defaults = dict(self.optimizer.defaults)
+        self._scaler_state: _ScalerSnapshot | None = None
         if self.scaler is not None:
-            self._scaler_state = _map_tensors(self.scaler.state_dict(), store.put)
+            self._scaler_state = _ScalerSnapshot(self.scaler, store)
         self._rng = _rng_states()
 
     @property
@@ -423,9 +516,36 @@ class StateSnapshot:
                 old.clear()
                 old.update(new)
             self.optimizer.param_groups[:] = old_dicts
-        if self.scaler is not None:
-            self.scaler.load_state_dict(_map_tensors(self._scaler_state, lambda saved: store.get(saved, copy=copy)))
+            self._restore_optimizer_attributes()
+        if self.scaler is not None and self._scaler_state is not None:
+            self._scaler_state.restore(self.scaler, store, copy=copy)
         _set_rng_states(self._rng)
+
+    def _restore_optimizer_attributes(self) -> None:
+        """The optimizer object as found: no added attribute, each attribute its original object."""
+        attrs = vars(self.optimizer)
+        for key in [k for k in attrs if k not in self._opt_attrs]:
+            del attrs[key]  # e.g. an LRScheduler's `step` wrapper and its `_opt_called` flag
+        for key, original in self._opt_attrs.items():
+            now = attrs.get(key, _MISSING)
+            if now is original:
+                continue
+            # load_state_dict put in new `state` and `param_groups` objects holding the restored
+            # values: move the values into the user's objects, so their references stay valid
+            if key == "state" and isinstance(original, dict) and isinstance(now, dict):
+                original.clear()
+                original.update(now)
+            elif key == "param_groups" and isinstance(original, list) and isinstance(now, list):
+                original[:] = now
+            elif now is not _MISSING and not (callable(original) or isinstance(original, _ATOMS)):
+                # another object the optimizer's load_state_dict rebuilt (a wrapper's inner state):
+                # it holds the restored values, the original may hold the sweep's
+                continue
+            attrs[key] = original  # a `step` method or wrapper, a flag, a name, the state containers
+        defaults = self.optimizer.defaults  # type: ignore[union-attr]
+        if defaults.keys() != self._opt_defaults.keys():
+            defaults.clear()
+            defaults.update(self._opt_defaults)
 
     def close(self) -> None:
         """Free the copies (and delete the disk directory). Idempotent."""
@@ -434,6 +554,9 @@ class StateSnapshot:
         self._buffers = []
         self._extra = []
         self._opt_state = None
+        self._opt_attrs = {}
+        self._opt_defaults = {}
+        self._scaler_state = None
         self._store.close()
 
     def __del__(self) -> None:  # pragma: no cover - safety net for a forgotten close()
@@ -456,7 +579,7 @@ def preserve_state(
     Args:
         model: the module to preserve (parameters, gradients, buffers, train/eval flags).
         optimizer: optional optimizer (state and param-group hyperparameters).
-        scaler: optional ``torch.amp.GradScaler``.
+        scaler: optional ``torch.amp.GradScaler`` (its internal state, per-optimizer stages included).
         storage: ``"memory"`` (host RAM, default) or ``"disk"`` (temporary directory, ~no extra RAM).
         directory: parent folder for the disk copy.
         restore: False takes no snapshot at all and restores nothing (yields None).
@@ -487,6 +610,34 @@ def preserve_state(
                 snap._restore(final=True)
             finally:
                 snap.close()
+
+
+@contextlib.contextmanager
+def preserve_rngs(generators: Iterable[torch.Generator] = ()) -> Iterator[None]:
+    """Save the random number generators on entry and put them back on exit (also on exceptions).
+
+    The global ones a snapshot saves (Python's ``random``, NumPy's, torch's CPU and, when initialised,
+    CUDA's, MPS's) and the given ``torch.Generator`` objects (a DataLoader's own, its sampler's).
+    Cheaper than :func:`preserve_state` when only the RNGs are touched, e.g. while batches are drawn
+    from a shuffled loader or through a random augmentation.
+
+    Args:
+        generators: extra generators to save and restore.
+
+    Example:
+        >>> with preserve_rngs([loader.generator]):  # doctest: +SKIP
+        ...     batches = list(itertools.islice(loader, 10))
+    """
+    gens = list(generators)
+    states = _rng_states()
+    gen_states = [g.get_state() for g in gens]
+    try:
+        yield
+    finally:
+        with _sigint_deferred():
+            _set_rng_states(states)
+            for g, st in zip(gens, gen_states):
+                g.set_state(st)
 
 
 @contextlib.contextmanager
