@@ -63,10 +63,14 @@ import torch
 from torch import nn
 
 from lrscope.analysis.types import Suggestion
-from lrscope.torch.state import preserve_state
+from lrscope.torch.batches import data_generators
+from lrscope.torch.state import preserve_rngs, preserve_state
 
 __all__ = ["default_shrink", "fit_vertex", "pick_from_trials", "verify_suggestion"]
 
+#: the shortest run ``total_steps`` may give when ``trial_steps`` is not given: trials are then a tenth
+#: of it, and a trial needs at least 3 steps (the same bound as ``lrscope find --verify``)
+MIN_TOTAL_STEPS = 30
 #: a trial whose scored loss exceeds this multiple of the best trial's counts as diverging
 BLOWUP_FACTOR = 4.0
 #: how many trials long the run is taken to be when ``total_steps`` is not given
@@ -77,7 +81,7 @@ NOISY_Z = 50.0
 HORIZON_EXPONENT = {"clean": 0.5, "noisy": 1.0}
 #: how a RangeTestResult is read for the centre when no method is named: the default rule ``drop``
 #: at half its fall, capped a full decade below the lowest loss, no floor (chosen leave-one-task-out)
-CENTER_OPTIONS = {"fraction": 0.5, "min_gap": 1.0, "max_gap": None}
+CENTER_OPTIONS: dict[str, Any] = {"fraction": 0.5, "min_gap": 1.0, "max_gap": None}
 #: a curve whose fall is below the rules' 2 standard errors but at least this many still places the
 #: trials (the trials then decide); below it the curve says nothing and verifying it is an error
 CENTER_MIN_Z = 1.0
@@ -212,7 +216,7 @@ def verify_suggestion(
     *,
     center: Any,
     method: str | None = None,
-    trial_steps: int,
+    trial_steps: int | None = None,
     num_candidates: int = 3,
     spacing: float = 0.5,
     extend: int = 1,
@@ -229,7 +233,9 @@ def verify_suggestion(
         model: the user's model (left bit-identical afterwards).
         optimizer: the user's optimizer (state and hyperparameters left bit-identical).
         train_data: batches; the first ``trial_steps`` are taken once and replayed for every
-            candidate (a loader shorter than that is cycled).
+            candidate (a loader shorter than that is cycled). They are drawn inside the saved RNG
+            state: a shuffled DataLoader or a random augmentation leaves Python's, NumPy's and
+            torch's generators (the loader's own included) where they were.
         loss_fn: ``loss_fn(model(inputs), targets)``; or give ``step_fn``.
         center: an LR, a :class:`~lrscope.Suggestion`, or a ``RangeTestResult`` (read with ``method``).
         method: the rule read from a ``RangeTestResult`` (None: ``drop`` at half its fall, capped
@@ -238,7 +244,8 @@ def verify_suggestion(
             errors, ``CENTER_MIN_Z``) is still read for the centre: the trials decide, the reason
             says so and the confidence is at most "medium". A flat, rising, too short or noisier
             curve has nothing to read and is an error.
-        trial_steps: optimizer steps per candidate (e.g. 10 % of the planned training run).
+        trial_steps: optimizer steps per candidate (e.g. 10 % of the planned training run). None
+            (default): ``total_steps // 10``, which then needs ``total_steps`` >= 30.
         num_candidates: odd number of LRs tried around ``center`` (>= 3).
         spacing: decades between neighbouring candidates (> 0).
         extend: how many more candidates may be tried beyond an end of the bracket when the best
@@ -247,7 +254,8 @@ def verify_suggestion(
             None: :func:`default_shrink` — half a decade for trials a tenth of the run, a whole
             decade when the range test behind ``center`` is noise-dominated.
         total_steps: the length of the training run the LR is for (optional; sets the horizon
-            ratio of ``shrink``; without it the trials are taken to be a tenth of the run).
+            ratio of ``shrink``; without it the trials are taken to be a tenth of the run). Alone,
+            without ``trial_steps``, it also sets the trials' length: a tenth of it.
         val_data: optional batches to score each trial on (mean loss) instead of its training loss.
         step_fn: ``step_fn(model, batch) -> loss tensor`` (forward only; backward and the optimizer
             step are done here) for batch layouts ``loss_fn`` cannot take.
@@ -278,10 +286,22 @@ def verify_suggestion(
     Example:
         >>> res = range_test(model, opt, loader, loss_fn, num_steps=100)          # doctest: +SKIP
         >>> s = verify_suggestion(model, opt, loader, loss_fn, center=res,        # doctest: +SKIP
-        ...                       trial_steps=total_steps // 10)
+        ...                       total_steps=total_steps)  # trials of total_steps // 10
         >>> s.lr, s.details["steps"]                                             # doctest: +SKIP
     """
     lr0, base = _center_of(center, method)
+    if trial_steps is None:
+        if total_steps is None:
+            raise ValueError(
+                "Give `trial_steps` or `total_steps` (trials are then total_steps // 10 steps long). "
+                "Received: trial_steps=None, total_steps=None"
+            )
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < MIN_TOTAL_STEPS:
+            raise ValueError(
+                f"Argument `total_steps` must be an integer >= {MIN_TOTAL_STEPS} when `trial_steps` is not given "
+                f"(trials are total_steps // 10 steps, and a trial needs at least 3). Received: total_steps={total_steps!r}"
+            )
+        trial_steps = total_steps // 10
     if isinstance(trial_steps, bool) or not isinstance(trial_steps, int) or trial_steps < 3:
         raise ValueError(f"Argument `trial_steps` must be an integer >= 3. Received: trial_steps={trial_steps!r}")
     if isinstance(num_candidates, bool) or not isinstance(num_candidates, int) or num_candidates < 3 or num_candidates % 2 == 0:
@@ -305,6 +325,38 @@ def verify_suggestion(
     if (loss_fn is None) == (step_fn is None):
         raise ValueError("Give exactly one of `loss_fn` and `step_fn`. Received: " + ("neither" if loss_fn is None else "both"))
 
+    # The batches are drawn inside the RNG state that is put back: a shuffled DataLoader or a random
+    # augmentation draws from the global generators and the loader's own (as range_test restores them).
+    generators = data_generators(train_data) + (data_generators(val_data) if val_data is not None else [])
+    with preserve_rngs(generators):
+        return _verify(
+            model, optimizer, train_data, loss_fn, step_fn, lr0=lr0, base=base, trial_steps=trial_steps,
+            num_candidates=num_candidates, spacing=spacing, extend=extend, shrink=shrink, shrink_why=shrink_why,
+            val_data=val_data, storage=storage, schedule=schedule, make_scheduler=make_scheduler,
+        )
+
+
+def _verify(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_data: Iterable[Any],
+    loss_fn: Callable[[Any, Any], torch.Tensor] | None,
+    step_fn: Callable[[nn.Module, Any], torch.Tensor] | None,
+    *,
+    lr0: float,
+    base: Suggestion | None,
+    trial_steps: int,
+    num_candidates: int,
+    spacing: float,
+    extend: int,
+    shrink: float,
+    shrink_why: str | None,
+    val_data: Iterable[Any] | None,
+    storage: str,
+    schedule: Any,
+    make_scheduler: Callable[[torch.optim.Optimizer, float, int], Any] | None,
+) -> Suggestion:
+    """The trials of :func:`verify_suggestion`, its arguments checked (inside its RNG snapshot)."""
     batches = list(itertools.islice(itertools.cycle(train_data) if hasattr(train_data, "__len__") else train_data, trial_steps))
     if len(batches) < trial_steps:
         # a one-shot iterator shorter than a trial: replay what it gave
@@ -337,7 +389,7 @@ def verify_suggestion(
             for i, batch in enumerate(batches):
                 optimizer.zero_grad(set_to_none=True)
                 loss = forward_loss(batch)
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
                 if scheduler is not None and i < trial_steps - 1:
                     scheduler.step()
