@@ -4,7 +4,6 @@ its own process: ``KERAS_BACKEND=jax python -m pytest tests/keras_engine``)."""
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-os.environ.setdefault("KERAS_HOME", os.path.join(os.path.dirname(__file__), ".keras_home_unused"))
 
 
 def pytest_configure(config):
