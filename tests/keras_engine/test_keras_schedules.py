@@ -120,9 +120,7 @@ def _lr_at(optimizer, iteration):
     [
         ks.Cyclic(1e-3, 6e-3, step_size_up=4, mode="exp_range", gamma=0.99, window="hann"),
         ks.OneCycle(0.1, total_steps=50, three_phase=True),
-        ks.SGDR(0.1, T_0=3, T_mult=2, eta_min=1e-3),
-        ks.ExponentialDecay(0.1, gamma=0.97, steps_per_epoch=4),
-        ks.warmup(ks.Cosine(0.1, T_max=30), warmup_steps=5),
+        ks.warmup(ks.SGDR(0.1, T_0=3, T_mult=2, eta_min=1e-3), warmup_steps=5),  # nested config
     ],
     ids=lambda s: type(s).__name__,
 )

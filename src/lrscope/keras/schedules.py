@@ -471,7 +471,7 @@ def warmup(schedule: KerasSchedule, warmup_steps: int, start_lr: float = 0.0) ->
     """
     if not isinstance(schedule, KerasSchedule):
         raise ValueError(f"Argument `schedule` must be an lrscope.keras schedule. Received: schedule={schedule!r}")
-    return from_schedule(core.warmup(schedule.core, warmup_steps, start_lr))  # type: ignore[return-value]
+    return from_schedule(core.warmup(schedule.core, warmup_steps, start_lr))
 
 
 def from_schedule(schedule: core.Schedule) -> KerasSchedule:
