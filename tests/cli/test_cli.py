@@ -233,7 +233,7 @@ def test_plot_unwritable_output(capsys, tmp_path, run_json):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     code, _, err = run(capsys, "plot", run_json, "-o", blocker / "sub" / "p.png")
-    assert_usage_error(code, err, "cannot write")
+    assert_usage_error(code, err, "--output", "is a file, so the folder cannot be created")  # as demo/find say
 
 
 # ---------------------------------------------------------------------------------------------- schedule
