@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
+from torch import nn
 
-from lrscope.torch import range_test  # noqa: E402
+from lrscope.torch import range_test
 
 pytestmark = pytest.mark.xfail(strict=True, reason="engine change pending")
 
