@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from lrscope._format import curve_end, format_lr, metric_label, stop_text
 from lrscope._io import atomic_write
 from lrscope.analysis.smoothing import DEFAULT_BETA, ema
 from lrscope.analysis.stop import STOP_DIVERGED, STOP_NONFINITE
@@ -108,7 +109,24 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] =
 
 
 def _fmt_lr(x: float) -> str:
-    return f"{x:.2g}"
+    """Every LR on a figure: the one format of the terminal and the report (:func:`lrscope._format.format_lr`)."""
+    return format_lr(x)
+
+
+def _no_points(ax: Any, result: RangeTestResult, what: str = "") -> None:
+    """Say on the axes that there is nothing to draw, and why (instead of an empty axis)."""
+    if len(result) == 0:
+        msg = f"no points recorded: the run stopped before its first step\n({stop_text(result)})"
+    else:
+        msg = f"no points: {what or 'this curve'} was never recorded in this run's {len(result)} steps"
+    import textwrap
+
+    msg = "\n".join(textwrap.fill(part, 48) for part in msg.split("\n"))
+    ax.text(0.5, 0.5, msg, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="0.25",
+            gid="no_points")
+    ax.set_xticks([])  # an empty axis has no scale to show
+    ax.set_yticks([])
+    ax.minorticks_off()
 
 
 def _log_x(result: RangeTestResult, log_x: bool | None) -> bool:
@@ -148,6 +166,42 @@ def _y_limits(raw: np.ndarray, smooth: np.ndarray) -> tuple[float, float] | None
     return lo - 0.36 * span, top + 0.22 * span
 
 
+def _non_negative_axis(ax: Any, losses: np.ndarray, limits: tuple[float, float]) -> None:
+    """A loss that is never negative gets an axis that starts at 0: ticks and the left spine stop there.
+
+    The limits reach below the curve to make room for the suggestion labels; below 0 that room is a
+    shaded band with no scale, so no tick claims a loss of -0.5.
+    """
+    fin = losses[np.isfinite(losses)]
+    lo, hi = limits
+    if fin.size == 0 or float(fin.min()) < 0 or lo >= 0:
+        return
+    from matplotlib.ticker import AutoLocator
+
+    class _NonNegativeLocator(AutoLocator):
+        def tick_values(self, vmin: float, vmax: float) -> Any:
+            ticks = np.asarray(super().tick_values(vmin, vmax), dtype=np.float64)
+            return ticks[ticks >= 0]
+
+    ax.yaxis.set_major_locator(_NonNegativeLocator())
+    ax.spines["left"].set_bounds(0.0, hi)
+    ax.axhspan(lo, 0.0, color="0.5", alpha=0.06, lw=0, zorder=0, gid="label_band")
+
+
+def _mark_clipped(ax: Any, lrs: np.ndarray, losses: np.ndarray, top: float, color: str, ylabel: str) -> None:
+    """Raw points above the top of the axis (the blow-up the limits leave out) as small triangles on the
+    top edge, with a legend entry that says how many and how high they go."""
+    with np.errstate(invalid="ignore"):
+        above = np.isfinite(losses) & (losses > top)
+    n = int(above.sum())
+    if n == 0:
+        return
+    highest = float(np.max(losses[above]))
+    ax.plot(lrs[above], np.full(n, top), linestyle="none", marker="^", markersize=4.5, color=color, alpha=0.7,
+            clip_on=False, zorder=4, gid="raw_clipped",
+            label=f"{n} raw {ylabel} point{'s' if n > 1 else ''} above the axis (up to {highest:.4g})")
+
+
 def _prepare(lrs: np.ndarray, losses: np.ndarray, sweep: str) -> Any:
     """The rules' preparation of the curve (:func:`lrscope.analysis.curve.prepare_curve`), or None when
     it is empty or not a curve the rules can read (e.g. LRs not increasing)."""
@@ -177,24 +231,22 @@ def _smooth(lrs: np.ndarray, losses: np.ndarray, sweep: str, smoothing: str, bet
     return ema(losses, beta), 0, c
 
 
-def _divergence(result: RangeTestResult, lrs: np.ndarray, losses: np.ndarray, curve: Any) -> tuple[float, str, str] | None:
+def _divergence(result: RangeTestResult, lrs: np.ndarray, losses: np.ndarray, curve: Any,
+                source: Any = "auto") -> tuple[float, str, str] | None:
     """Where the loss diverged: ``(lr, short label, legend label)``, or None when it did not.
 
     The sweep's own stop when its stop rule fired (``stop_reason`` diverged / non-finite); otherwise the
-    point where the analysis cuts the curve (``curve.stop < len``: the running median blew up, or the
-    loss turned non-finite) — a sweep that ran to its last step can still have diverged before it.
+    point where the analysis (:func:`lrscope.analysis.curve.prepare_curve`) cuts the curve because the loss
+    blew up — a sweep that ran to its last step can still have diverged before it. The legend uses the
+    words of the terminal and the report (:func:`lrscope._format.stop_text`): "sweep completed; the loss
+    diverged from lr 0.32 on (the rules read no further)", "sweep stopped: diverged at lr 0.32".
     """
-    if result.stop_reason in _DIVERGED and len(result.lrs):
-        lr = float(result.lrs[-1])
-        short = "diverged" if result.stop_reason == STOP_DIVERGED else "non-finite"
-        return lr, short, f"{result.stop_reason} at {_fmt_lr(lr)} (sweep stopped)"
-    if curve is None or not 0 <= int(curve.stop) < len(lrs):
+    end = curve_end(result, source, curve)
+    if end is None:
         return None
-    i = int(curve.stop)
-    lr = float(lrs[i])
-    if math.isfinite(float(losses[i])):
-        return lr, "diverged", f"diverged at {_fmt_lr(lr)} (analysis; the sweep ran on)"
-    return lr, "non-finite", f"non-finite loss from {_fmt_lr(lr)} (analysis; the sweep ran on)"
+    if end.by_sweep:
+        return end.lr, end.short, f"sweep stopped: {end.phrase}"
+    return end.lr, end.short, f"sweep {result.stop_reason}; {end.phrase}"
 
 
 def _draw_divergence(ax: Any, where: tuple[float, str, str], *, color: str = "red", gid: str = "divergence",
@@ -215,6 +267,11 @@ def _legend(ax: Any, *, ncols: int = 2) -> Any:
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
+    import textwrap
+
+    # long entries (the divergence sentence, the clipped points) wrap, so the legend never grows wider
+    # than the figure and squeezes the axes
+    labels = [textwrap.fill(t, 50, break_on_hyphens=False) if len(t) > 54 else t for t in labels]
     fig = ax.figure
     engine = fig.get_layout_engine() if hasattr(fig, "get_layout_engine") else None
     if engine is None:
@@ -243,6 +300,7 @@ def plot_result(
     show_raw: bool = True,
     show_candidates: bool = True,
     show_divergence: bool = True,
+    show_bounds: bool = True,
     smoothing: Literal["rules", "ema"] = "rules",
     beta: float = DEFAULT_BETA,
     log_x: bool | None = None,
@@ -262,6 +320,8 @@ def plot_result(
         show_candidates: mark candidate LRs (:meth:`RangeTestResult.candidates`) with arrows.
         show_divergence: mark where the loss diverged: where the sweep stopped when its stop rule
             fired, else where the analysis cuts the curve because the loss blew up.
+        show_bounds: shade the loss curve's bounds for cyclical schedules (:meth:`RangeTestResult.bounds`),
+            the bounds the terminal and the report print.
         smoothing: the bold curve: ``"rules"`` — the symmetric smoothing the suggestion rules read
             (:func:`lrscope.analysis.curve.prepare_curve`; it ends where they stop reading, and the noisy
             start they skip is shaded) — or ``"ema"``, the causal EMA the stop rule reads (it lags).
@@ -285,30 +345,59 @@ def plot_result(
     ax = _axes(ax)
     lrs, losses = result.curve(source)
     ylabel = "validation loss" if result.loss_source(source) == "val_loss" else "training loss"
-    smooth, start, prepared = _smooth(lrs, losses, result.sweep, smoothing, beta)
-    smooth_label = f"smoothed {ylabel} (EMA β={beta:g})" if smoothing == "ema" else f"smoothed {ylabel} (as the rules read it)"
-    base_color = color or "C0"
-    if show_raw and len(lrs):
-        ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=base_color, alpha=0.28, lw=0.9,
-                label=f"raw {ylabel}", gid="raw_loss")
-    ax.plot(lrs, smooth, color=base_color, lw=2.2, label=label or smooth_label,
-            gid="smoothed_loss")
     if _log_x(result, log_x):
         ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel(ylabel)
+    if len(lrs) == 0:  # Ctrl-C before the first step, or a validation loss never evaluated
+        _no_points(ax, result, f"the {ylabel}")
+        if title is True:
+            ax.set_title("LR range test: no points", fontsize=11)
+        elif title:
+            ax.set_title(str(title), fontsize=11)
+        return ax
+    smooth, start, prepared = _smooth(lrs, losses, result.sweep, smoothing, beta)
+    smooth_label = f"smoothed {ylabel} (EMA β={beta:g})" if smoothing == "ema" else f"smoothed {ylabel} (as the rules read it)"
+    base_color = color or "C0"
+    if show_raw:
+        ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=base_color, alpha=0.28, lw=0.9,
+                label=f"raw {ylabel}", gid="raw_loss")
+    ax.plot(lrs, smooth, color=base_color, lw=2.2, label=label or smooth_label,
+            gid="smoothed_loss")
     ax.grid(True, which="major", alpha=0.3)
     if 0 < start < len(lrs):
         ax.axvspan(float(lrs[0]), float(lrs[start]), color="0.5", alpha=0.08, lw=0, gid="skipped_start",
                    label="noisy start (not read by the rules)")
-    limits = _y_limits(losses, smooth) if len(lrs) else None
+    limits = _y_limits(losses, smooth)
     if limits is not None:
         ax.set_ylim(*limits)
+        _non_negative_axis(ax, losses, limits)
+        if show_raw:
+            _mark_clipped(ax, lrs, losses, limits[1], base_color, ylabel)
+
+    # --- the loss-curve bounds the terminal and the report give "for cyclical schedules" ---------------------
+    if show_bounds:
+        try:
+            b = result.bounds(result.loss_source(source))
+        except ValueError:
+            b = None
+        if b is not None and b.found:
+            assert b.base_lr is not None and b.max_lr is not None
+            ax.axvspan(b.base_lr, b.max_lr, color="C2", alpha=0.10, lw=0, zorder=0, gid="loss_bounds",
+                       label=f"bounds for cyclical schedules: {format_lr(b.base_lr)} – {format_lr(b.max_lr)}")
 
     # --- suggestions: marker on the curve + label in the empty band under it --------------------------
     if suggestions is None:
         suggestions = _suggestions(result, source, methods)
-    found = sorted((s for s in suggestions.values() if s.found), key=lambda s: s.lr)  # type: ignore[arg-type, return-value]
+    default = _default_method()
+    names = list(suggestions)
+    # Rules that give the same LR (as printed) share one marker and one label naming them all, the
+    # default rule first: two markers on one spot would hide one of them and its label.
+    groups: dict[str, list[Suggestion]] = {}
+    for s in sorted((s for s in suggestions.values() if s.found), key=lambda s: s.lr):  # type: ignore[arg-type, return-value]
+        groups.setdefault(format_lr(s.lr), []).append(s)  # type: ignore[arg-type]
+    found = [sorted(g, key=lambda s: (s.method != default, names.index(next(n for n in names if suggestions[n] is s))))
+             for g in groups.values()]
     # Where each LR sits across the axis, in the axis' own scale (log or linear): a label left of the
     # middle extends right, the others extend left, so every box stays inside the axes, clear of the
     # left spine and the y label (each box starts or ends at its LR, which lies within the data).
@@ -317,32 +406,29 @@ def plot_result(
     def _pos(v: float) -> float:
         return math.log(v) if log_axis else v
 
-    if len(lrs):
-        lo_x, hi_x = _pos(float(np.min(lrs))), _pos(float(np.max(lrs)))
-    else:
-        lo_x = hi_x = 0.0
+    lo_x, hi_x = _pos(float(np.min(lrs))), _pos(float(np.max(lrs)))
     # Each label gets its own height in the band under the curve, so none overlap, and the heights are
     # ordered so that the vertical leader lines do not cross other labels.
-    fracs = [((_pos(s.lr) - lo_x) / (hi_x - lo_x) if hi_x > lo_x else 0.5) for s in found]  # type: ignore[arg-type]
+    fracs = [((_pos(g[0].lr) - lo_x) / (hi_x - lo_x) if hi_x > lo_x else 0.5) for g in found]  # type: ignore[arg-type]
     right = [k for k, f in enumerate(fracs) if f > 0.45]  # ha="right": extend left
     left = [k for k, f in enumerate(fracs) if f <= 0.45]
     level = {k: i for i, k in enumerate(sorted(right, reverse=True))}
     level.update({k: len(right) + i for i, k in enumerate(left)})
-    names = list(suggestions)
-    default = _default_method()
-    for k, s in enumerate(found):
+    for k, group in enumerate(found):
+        s = group[0]
         assert s.lr is not None
+        methods_here = [g.method for g in group]
         i = names.index(next(n for n in names if suggestions[n] is s))
         col = f"C{(i % 9) + 1}"
         y = _curve_y_at(lrs, smooth, s)
         is_default = s.method == default
-        # the default's marker is larger and on top: where two rules agree it stays visible
+        # the default's marker is larger and on top
         ax.plot([s.lr], [y], linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=11 if is_default else 8,
                 color=col, markeredgecolor="black", markeredgewidth=0.9 if is_default else 0.6,
-                zorder=5.5 if is_default else 5, gid=f"suggestion:{s.method}")
+                zorder=5.5 if is_default else 5, gid="suggestion:" + "+".join(methods_here))
         ha = "right" if k in level and k in right else "left"
         ax.annotate(
-            f"{s.method} {_fmt_lr(s.lr)}",
+            f"{', '.join(methods_here)} {_fmt_lr(s.lr)}",
             xy=(s.lr, y),
             xycoords="data",
             xytext=(s.lr, 6 + 15.5 * level[k]),  # a fixed height per level (points): boxes never touch
@@ -350,14 +436,15 @@ def plot_result(
             ha=ha,
             va="bottom",
             fontsize=8.5,
-            fontweight="bold" if s.method == default else "normal",
+            fontweight="bold" if is_default else "normal",
             color="black",
-            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=col, lw=1.6 if s.method == default else 1.0, alpha=0.9),
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=col, lw=1.6 if is_default else 1.0, alpha=0.9),
             arrowprops=dict(arrowstyle="-", color=col, lw=0.9, shrinkA=0, shrinkB=4,
                             relpos=(1.0, 1.0) if ha == "right" else (0.0, 1.0)),
             zorder=6,
-            gid=f"suggestion_label:{s.method}",
+            gid="suggestion_label:" + "+".join(methods_here),
         )
+
 
     # --- candidates: arrows pointing down at the curve --------------------------------------------------
     if show_candidates and len(lrs) >= 2:
@@ -386,7 +473,7 @@ def plot_result(
                     label="candidate (local minimum)")
 
     # --- divergence ---------------------------------------------------------------------------------------
-    where = _divergence(result, lrs, losses, prepared) if show_divergence else None
+    where = _divergence(result, lrs, losses, prepared, source) if show_divergence else None
     if where is not None:
         _draw_divergence(ax, where)
 
@@ -448,20 +535,31 @@ def plot_lr_steps(result: RangeTestResult, ax: Any = None, *, log_y: bool | None
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
     ax.grid(True, alpha=0.3)
-    if result.stop_reason in _DIVERGED and len(result):
+    if len(result) == 0:
+        _no_points(ax, result)
+        ax.set_title("LR schedule of the range test: no points", fontsize=11)
+        return ax
+    if result.stop_reason in _DIVERGED:
+        end = curve_end(result)
+        assert end is not None
         ax.axvline(float(result.steps[-1]), color="red", ls=":", lw=1.5, gid="divergence",  # type: ignore[index]
-                   label=f"{result.stop_reason} at step {int(result.steps[-1])}")  # type: ignore[index]
+                   label=f"sweep stopped: {end.phrase} (step {int(result.steps[-1])})")  # type: ignore[index]
     if mark_suggestion and len(result) >= 2:
         s = result.suggest()
         if s.found:
             assert s.lr is not None
             ax.axhline(s.lr, color="C1", ls="--", lw=1.2, gid="suggestion",
                        label=f"suggested lr {_fmt_lr(s.lr)} ({s.method})")
-    start, end = result.config.get("start_lr"), result.config.get("end_lr")
-    sweep = f"{result.sweep} sweep"
-    if isinstance(start, (int, float)) and isinstance(end, (int, float)):
-        sweep += f" {start:.2g} → {end:.2g}"
-    ax.set_title(f"LR schedule of the range test ({sweep}, {len(result)} steps)", fontsize=11)
+    # what ran (first → last recorded LR over the recorded steps); the plan, when it differs, apart
+    ran = f"{result.sweep} sweep {format_lr(result.lrs[0])} → {format_lr(result.lrs[-1])} over {len(result)} steps"
+    cfg = result.config
+    p_start, p_end, p_steps = cfg.get("start_lr"), cfg.get("end_lr"), cfg.get("num_steps")
+    planned = ""
+    if isinstance(p_start, (int, float)) and isinstance(p_end, (int, float)):
+        plan = f"{format_lr(p_start)} → {format_lr(p_end)}" + (f" over {p_steps} steps" if isinstance(p_steps, int) else "")
+        if format_lr(p_end) != format_lr(result.lrs[-1]) or (isinstance(p_steps, int) and p_steps != len(result)):
+            planned = f"\nplanned {plan}; {result.stop_reason}"
+    ax.set_title(f"LR schedule of the range test: {ran}{planned}", fontsize=11)
     ax.legend(fontsize=8, loc="upper left")
     return ax
 
@@ -503,20 +601,25 @@ def plot_metric(
     """
     name = _metric_name(result, metric)
     ax = _axes(ax)
+    shown = metric_label(result, name)  # "validation accuracy" when it was measured on held-out data
     values = result.metrics[name]
     keep = np.isfinite(values)
     lrs, vals = result.lrs[keep], values[keep]
-    ax.plot(lrs, vals, color=color or "C2", lw=1.8, marker="o" if len(vals) <= 40 else None, markersize=3.5,
-            label=label or name, gid="metric")
     if _log_x(result, log_x):
         ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    ax.set_ylabel(name)
+    ax.set_ylabel(shown)
+    if len(vals) == 0:
+        _no_points(ax, result, f"the {shown}")
+        ax.set_title(f"{shown} vs learning rate: no points", fontsize=11)
+        return ax
+    ax.plot(lrs, vals, color=color or "C2", lw=1.8, marker="o" if len(vals) <= 40 else None, markersize=3.5,
+            label=label or shown, gid="metric")
     ax.grid(True, alpha=0.3)
     b = _metric_bounds(result, name, bounds, higher_is_better)
     if b is not None and b.found:
         assert b.base_lr is not None and b.max_lr is not None
-        read_from = _bounds_source(b, name)
+        read_from = _bounds_source(b, shown)
         ax.axvspan(b.base_lr, b.max_lr, color="C2", alpha=0.15, gid="bounds",
                    label=f"{read_from} bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)}")
         for x, what, ha in ((b.base_lr, "base_lr", "right"), (b.max_lr, "max_lr", "left")):
@@ -526,7 +629,7 @@ def plot_metric(
                         gid=f"bound:{what}")
         ax.set_title(f"{read_from} bounds: base_lr {_fmt_lr(b.base_lr)}, max_lr {_fmt_lr(b.max_lr)}", fontsize=11)
     else:
-        ax.set_title(f"{name} vs learning rate", fontsize=11)
+        ax.set_title(f"{shown} vs learning rate", fontsize=11)
         if b is not None:
             ax.text(0.5, 0.03, f"no bounds: {b.reason}", transform=ax.transAxes, ha="center", va="bottom",
                     fontsize=8, color="0.3", wrap=True, gid="bounds_reason")
@@ -627,13 +730,13 @@ def plot_metric_runs(
         if b.found:
             assert b.base_lr is not None and b.max_lr is not None
             ax.axvspan(b.base_lr, b.max_lr, color=col, alpha=0.1, lw=0, gid=f"bounds:{lab}")
-            line.set_label(f"{lab}  ({name} bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)})")
+            line.set_label(f"{lab}  ({metric_label(r, name)} bounds {_fmt_lr(b.base_lr)} – {_fmt_lr(b.max_lr)})")
         else:
-            line.set_label(f"{lab}  (no {name} bounds)")
+            line.set_label(f"{lab}  (no {metric_label(r, name)} bounds)")
     if log_x if log_x is not None else all(r.sweep == "exp" for r in results):
         ax.set_xscale("log")
     ax.set_xlabel("learning rate")
-    shown = sorted(set(names))
+    shown = sorted({metric_label(r, name) for r, name in zip(results, names)})
     ax.set_ylabel(" / ".join(shown))
     ax.grid(True, alpha=0.3)
     ax.set_title(f"{' / '.join(shown)} vs learning rate" + (" — each run's metric bounds shaded" if bounds else ""),
@@ -683,9 +786,18 @@ def plot_runs(
     ax = _axes(ax)
     lows, highs = [], []
     diverged = False
-    for i, (r, lab) in enumerate(zip(results, labels)):
+    kinds = [r.loss_source(source) for r in results]
+    mixed = len(set(kinds)) > 1  # then each legend entry says which loss its run is
+    drawn: list[np.ndarray] = []
+    for i, (r, lab, kind) in enumerate(zip(results, labels, kinds)):
         col = f"C{i % 10}"
         lrs, losses = r.curve(source)
+        if mixed:
+            lab = f"{lab} [{'validation' if kind == 'val_loss' else 'training'} loss]"
+        if len(lrs) == 0:  # a run with no points: say so in its legend entry
+            ax.plot([], [], color=col, lw=2, label=f"{lab}  (no points: {r.stop_reason})", gid=f"smoothed_loss:{lab}")
+            continue
+        drawn.append(losses)
         smooth, _, prepared = _smooth(lrs, losses, r.sweep, smoothing, beta)
         if show_raw:
             ax.plot(lrs, np.where(np.isfinite(losses), losses, np.nan), color=col, alpha=0.2, lw=0.8,
@@ -695,11 +807,11 @@ def plot_runs(
         if lim:
             lows.append(lim[0])
             highs.append(lim[1])
-        where = _divergence(r, lrs, losses, prepared)
+        where = _divergence(r, lrs, losses, prepared, source)
         if where is not None:
             _draw_divergence(ax, where, color=col, gid=f"divergence:{lab}", legend=False, text=False)
             diverged = True
-        if method == "" or len(lrs) == 0:
+        if method == "":
             continue
         s = r.suggest(method, source=source)
         if s.found:
@@ -717,11 +829,17 @@ def plot_runs(
     if log_x if log_x is not None else all(r.sweep == "exp" for r in results):
         ax.set_xscale("log")
     if lows:
-        ax.set_ylim(min(lows), max(highs))
+        fin = np.concatenate(drawn)
+        fin = fin[np.isfinite(fin)]
+        bottom = min(lows)
+        if fin.size and float(fin.min()) >= 0 > bottom:  # no labels to make room for: a loss axis from 0
+            bottom = 0.0
+        ax.set_ylim(bottom, max(highs))
+    if not drawn:
+        _no_points(ax, results[0])
     ax.set_xlabel("learning rate")
-    kinds = {r.loss_source(source) for r in results}
-    ax.set_ylabel("loss (training / validation)" if len(kinds) > 1
-                  else "validation loss" if kinds == {"val_loss"} else "training loss")
+    ax.set_ylabel("loss (training / validation)" if mixed
+                  else "validation loss" if kinds[0] == "val_loss" else "training loss")
     ax.grid(True, alpha=0.3)
     which = method or _default_method() or "default rule"
     ax.set_title(f"LR range tests compared (marked: {which} suggestion)" if method != "" else "LR range tests compared",

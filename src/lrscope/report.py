@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lrscope._format import format_lr, stop_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from lrscope.result import RangeTestResult
 
@@ -91,7 +93,7 @@ def verified_line(result: RangeTestResult) -> str | None:
     if v.get("lr") is None:
         return f"Not verified: {v.get('reason', 'no reason recorded')}"
     nice = v.get("nice", v["lr"])
-    return (f"Verified learning rate: {nice:g} ({v['lr']:.3g}; confidence {v.get('confidence')}; "
+    return (f"Verified learning rate: {nice:g} ({format_lr(v['lr'])}; confidence {v.get('confidence')}; "
             f"{v.get('steps', '?')} trial steps)")
 
 
@@ -108,7 +110,7 @@ def format_table(rows: Sequence[Mapping[str, Any]], *, width: int | None = None)
     for r in rows:
         name = ("* " if r.get("default") else "  ") + str(r["method"])
         if r["found"]:
-            lr, nice = f"{r['lr']:.3g}", f"{r['nice']:g}"
+            lr, nice = format_lr(r["lr"]), f"{r['nice']:g}"
         else:
             lr, nice = "no suggestion", "-"
         conf = r.get("confidence") or ""
@@ -140,7 +142,7 @@ def _rows_html(rows: Sequence[Mapping[str, Any]]) -> str:
                                    for h in ("method", "lr", "nice", "reason")) + "</tr></thead><tbody>"]
     for r in rows:
         style = "font-weight:bold;" if r.get("default") else ""
-        lr = f"{r['lr']:.3g}" if r["found"] else "<i>no suggestion</i>"
+        lr = format_lr(r["lr"]) if r["found"] else "<i>no suggestion</i>"
         nice = f"{r['nice']:g}" if r["found"] else "–"
         name = html.escape(str(r["method"])) + (" (default)" if r.get("default") else "")
         cells = (name, lr, nice, html.escape(str(r["reason"])))
@@ -159,9 +161,8 @@ def _summary(result: RangeTestResult) -> list[tuple[str, str]]:
     cfg = result.config
     items = [("steps recorded", str(len(result))), ("sweep", result.sweep)]
     if len(result):
-        items.append(("learning rates", f"{float(result.lrs.min()):.3g} … {float(result.lrs.max()):.3g}"))
-    stop = result.stop_reason + (f" — {result.stop_detail}" if result.stop_detail else "")
-    items.append(("stopped", stop))
+        items.append(("learning rates", f"{format_lr(result.lrs.min())} … {format_lr(result.lrs.max())}"))
+    items.append(("stopped", stop_text(result)))
     for key in ("task", "model", "optimizer", "data", "batch_size", "device", "mode", "elapsed_s"):
         if key in cfg:
             v = cfg[key]
@@ -195,8 +196,7 @@ def result_html(result: RangeTestResult, *, plot: bool = True) -> str:
             parts.append(_img(to_png(fig, dpi=90), "loss vs learning rate"))
         except ImportError as exc:  # no matplotlib: the table alone
             parts.append(f"<div><i>{html.escape(str(exc))}</i></div>")
-    if len(result) >= 2:
-        parts.append(_rows_html(suggestion_rows(result)))
+    parts.append(_rows_html(suggestion_rows(result)))  # with no points: every rule's reason says so
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -223,14 +223,14 @@ def html_report(
     rows = list(rows) if rows is not None else suggestion_rows(result)
     default = next((r for r in rows if r.get("default") and r["found"]), None) or next((r for r in rows if r["found"]), None)
     answer = (f"Suggested learning rate: <b>{default['nice']:g}</b> ({html.escape(str(default['method']))}: "
-              f"{default['lr']:.3g})") if default else "No rule found a learning rate in this curve; see the reasons below."
+              f"{format_lr(default['lr'])})") if default else "No rule found a learning rate in this curve; see the reasons below."
     css = ("body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:980px;margin:2em auto;"
            "padding:0 1em;color:#222}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}"
            ".answer{font-size:1.2em;background:#eef5ff;padding:.6em 1em;border-radius:6px}"
            "dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{color:#666}dd{margin:0}"
            "figure{margin:1em 0}figcaption{color:#555;font-size:.9em}")
     body = [f"<h1>{html.escape(title)}</h1>", f'<p class="answer">{answer}</p>']
-    all_notes = list(notes) + list(result.notes)
+    all_notes = list(dict.fromkeys([*notes, *result.notes]))  # a note given twice (e.g. by the CLI and the run) once
     if all_notes:
         body.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in all_notes) + "</ul>")
     body.append("<h2>Suggestions</h2>")
@@ -243,14 +243,14 @@ def html_report(
             body.append(f"<p>{html.escape(str(verified.get('reason', '')))}</p>")
             cands, scores = verified.get("candidates") or [], verified.get("scores") or []
             body.append("<table><tr><th>trial LR</th><th>trial loss</th></tr>" + "".join(
-                f"<tr><td>{c:.3g}</td><td>{'diverged' if sc is None else f'{sc:.4g}'}</td></tr>"
+                f"<tr><td>{format_lr(c)}</td><td>{'diverged' if sc is None else f'{sc:.4g}'}</td></tr>"
                 for c, sc in zip(cands, scores)) + "</table>")
     brows = bounds_rows(result)
     if brows:
         body.append("<h2>Bounds for cyclical schedules</h2><table><tr><th>curve</th><th>base_lr</th><th>max_lr</th>"
                     "<th>reason</th></tr>" + "".join(
                         f"<tr><td>{html.escape(r['curve'])}</td>"
-                        + (f"<td>{r['base_lr']:.3g}</td><td>{r['max_lr']:.3g}</td>" if r["found"] else "<td colspan=2>none</td>")
+                        + (f"<td>{format_lr(r['base_lr'])}</td><td>{format_lr(r['max_lr'])}</td>" if r["found"] else "<td colspan=2>none</td>")
                         + f"<td>{html.escape(r['reason'])}</td></tr>" for r in brows) + "</table>")
     for caption, png in images.items():
         body.append(f"<figure>{_img(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>")

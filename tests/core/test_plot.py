@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 pytest.importorskip("matplotlib")
 
 from lrscope import plot as P  # noqa: E402
+from lrscope._format import format_lr  # noqa: E402
 from lrscope.analysis.types import Bounds  # noqa: E402
 from lrscope.result import RangeTestResult  # noqa: E402
 
@@ -50,6 +51,12 @@ def gid_prefix(ax, prefix):
     return [a for a in ax.get_children() if str(getattr(a, "get_gid", lambda: None)() or "").startswith(prefix)]
 
 
+def by_method(ax, kind, method):
+    """The one marker (kind "suggestion") or label ("suggestion_label") showing ``method``; rules at the
+    same printed LR share one, its gid naming them all (``suggestion:drop+minimum``)."""
+    return [a for a in gid_prefix(ax, f"{kind}:") if method in a.get_gid().split(":", 1)[1].split("+")]
+
+
 def test_plot_result_draws_raw_and_smoothed_on_log_axis(ax):
     r = curve()
     out = P.plot_result(r, ax=ax)
@@ -73,14 +80,14 @@ def test_every_found_suggestion_is_marked_and_labelled(ax):
     found = [s for s in sugg.values() if s.found]
     assert found, "the synthetic curve must give suggestions"
     for s in found:
-        (marker,) = by_gid(ax, f"suggestion:{s.method}")
-        assert marker.get_xdata()[0] == pytest.approx(s.lr)
-        (label,) = by_gid(ax, f"suggestion_label:{s.method}")
-        assert s.method in label.get_text() and f"{s.lr:.2g}" in label.get_text()
-        assert label.xy[0] == pytest.approx(s.lr)
+        (marker,) = by_method(ax, "suggestion", s.method)
+        assert format_lr(marker.get_xdata()[0]) == format_lr(s.lr)
+        (label,) = by_method(ax, "suggestion_label", s.method)
+        assert s.method in label.get_text() and label.get_text().endswith(f" {format_lr(s.lr)}")
+        assert format_lr(label.xy[0]) == format_lr(s.lr)
     for s in sugg.values():
         if not s.found:
-            assert not by_gid(ax, f"suggestion:{s.method}")
+            assert not by_method(ax, "suggestion", s.method)
     default = r.suggest()
     assert f"{default.nice:g}" in ax.get_title() and default.method in ax.get_title()
 
@@ -150,8 +157,9 @@ def test_completed_sweep_that_blew_up_is_marked_where_the_analysis_cuts_it(ax, m
     assert line.get_xdata()[0] == pytest.approx(r.lrs[c.stop]) and line.get_linestyle() == "--"
     (text,) = by_gid(ax, "divergence_label")
     assert text.get_text() == "diverged" and text.xy[0] == pytest.approx(r.lrs[c.stop])
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(t.startswith("diverged at") and "analysis" in t for t in legend)
+    legend = [" ".join(t.get_text().split()) for t in ax.get_legend().get_texts()]  # long entries wrap
+    # the sweep's own word first ("completed", as the terminal and the report say), then the analysis' cut
+    assert f"sweep completed; the loss diverged from lr {format_lr(r.lrs[c.stop])} on (the rules read no further)" in legend
     _, ax2 = P.new_figure()
     P.plot_result(r, ax=ax2, show_divergence=False)
     assert not by_gid(ax2, "divergence") and not by_gid(ax2, "divergence_label")
@@ -280,7 +288,7 @@ def test_plot_metric_runs_shades_each_runs_bounds_in_its_colour(ax):
               else [v[0] for v in span.get_xy()])
         assert min(xs) == pytest.approx(b.base_lr) and max(xs) == pytest.approx(b.max_lr)
         spans.append(min(xs))
-        assert any(t.startswith(lab) and f"{b.base_lr:.2g}" in t and f"{b.max_lr:.2g}" in t for t in legend)
+        assert any(t.startswith(lab) and format_lr(b.base_lr) in t and format_lr(b.max_lr) in t for t in legend)
     assert spans[0] != pytest.approx(spans[1])
     _, ax2 = P.new_figure()
     P.plot_metric_runs(runs, ["a", "b"], ax=ax2, bounds=False)
@@ -416,6 +424,10 @@ def test_the_default_rules_marker_stays_on_top_where_rules_agree():
     same = {DEFAULT_METHOD: Suggestion(DEFAULT_METHOD, 0.01, None, "a"), "minimum": Suggestion("minimum", 0.01, None, "b")}
     ax = plot_result(r, suggestions=same)
     marks = {ln.get_gid(): ln for ln in ax.get_lines() if (ln.get_gid() or "").startswith("suggestion:")}
-    top, other = marks[f"suggestion:{DEFAULT_METHOD}"], marks["suggestion:minimum"]
-    assert top.get_zorder() > other.get_zorder() and top.get_markersize() > other.get_markersize()
+    # one marker for both, drawn as the default's (large, on top), its label naming the default first
+    assert list(marks) == [f"suggestion:{DEFAULT_METHOD}+minimum"]
+    (mark,) = marks.values()
+    assert mark.get_markersize() == 11
+    (label,) = [a for a in ax.texts if (a.get_gid() or "").startswith("suggestion_label:")]
+    assert label.get_text() == f"{DEFAULT_METHOD}, minimum 0.01" and label.get_fontweight() == "bold"
     ax.figure.clf()

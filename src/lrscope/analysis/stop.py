@@ -102,6 +102,8 @@ class StopRule:
                 return StopDecision(
                     i,
                     STOP_DIVERGED,
-                    f"smoothed loss {s:.4g} exceeded {self.diverge_threshold:g} x best {self.best:.4g} at step {i}",
+                    # name the curve: the stop rule's causal EMA, not the symmetric smoothing the figures draw
+                    f"the stop rule's running average of the loss (EMA, beta={self.beta:g}) reached {s:.4g}, "
+                    f"more than {self.diverge_threshold:g} x its lowest {self.best:.4g}, at step {i}",
                 )
         return None
