@@ -33,7 +33,7 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
-from lrscope.analysis.stop import DEFAULT_DIVERGE_THRESHOLD
+from lrscope.analysis.stop import DEFAULT_DIVERGE_THRESHOLD, STOP_COMPLETED
 from lrscope.result import RangeTestResult
 from lrscope.sweep import Sweep, SweepSpec, check_sweep
 from lrscope.sweep.checks import DEFAULT_NUM_STEPS, check_int, fail
@@ -236,10 +236,20 @@ def _to_host(values: Any) -> np.ndarray:
     return np.asarray([float(keras.ops.convert_to_numpy(v)) for v in values], dtype=np.float64)
 
 
+def _is_array(x: Any) -> bool:
+    """Arrays (NumPy, backend tensors, a dict or list of them) as opposed to batch iterables."""
+    if isinstance(x, dict):
+        return all(_is_array(v) for v in x.values()) and bool(x)
+    if isinstance(x, (list, tuple)):
+        return all(_is_array(v) for v in x) and bool(x)
+    return hasattr(x, "shape") and hasattr(x, "__len__") and not isinstance(x, Iterator)
+
+
 def _fit_plan(x: Any, y: Any, batch_size: int | None, num_batches: int) -> tuple[int, int | None]:
     """``fit``'s epochs (an upper bound: the callback stops it) and steps_per_epoch for the data."""
-    if isinstance(x, np.ndarray) or (hasattr(x, "shape") and hasattr(x, "__len__") and not isinstance(x, Iterator)):
-        per_epoch = math.ceil(len(x) / (batch_size or 32))
+    if _is_array(x):
+        first = next(iter(x.values())) if isinstance(x, dict) else x[0] if isinstance(x, (list, tuple)) else x
+        per_epoch = math.ceil(len(first) / (batch_size or 32))
         return math.ceil(num_batches / max(per_epoch, 1)), None
     if isinstance(x, Iterator):  # a one-shot generator: one pass, as many batches as it yields
         return 1, num_batches
@@ -265,7 +275,7 @@ def range_test(
     diverge_threshold: float | None = DEFAULT_DIVERGE_THRESHOLD,
     smooth_beta: float = 0.98,
     chunk_size: int = 16,
-    shuffle: bool = True,
+    shuffle: bool | None = None,
     sample_weight: Any = None,
     restore: bool = True,
     progress: bool | None = None,
@@ -301,7 +311,8 @@ def range_test(
             ``result.metrics`` (the accuracy-vs-LR test that bounds a cyclical schedule).
         metric_on: ``"train"``, ``"val"`` or ``"auto"`` (``"val"`` when ``validation_data`` is given).
         diverge_threshold, smooth_beta, chunk_size: the stop rule, as in ``lrscope.torch.range_test``.
-        shuffle: passed to ``fit`` for arrays (the RNGs are restored after).
+        shuffle: passed to ``fit``; None (default) shuffles arrays as ``fit`` does and leaves other data
+            in its own order (fit warns that it ignores ``shuffle`` for generators). The RNGs are restored after.
         sample_weight: passed to ``fit``.
         restore: False leaves the model as the sweep left it.
         progress: a tqdm bar on stderr (None: only when a person watches).
@@ -340,6 +351,8 @@ def range_test(
         opt.build(model.trainable_variables)  # as fit would on its first step: slots start at zero
     sweep = Sweep(spec, to_host=_to_host, has_val=validation_data is not None, metric_name=key, data_name="x")
     epochs, steps_per_epoch = _fit_plan(x, y, batch_size, spec.num_steps * spec.steps_per_lr)
+    if shuffle is None:
+        shuffle = _is_array(x)
     with preserve_state(model, restore=restore):
         val = _val_subset(validation_data, batch_size, spec.val_batches) if validation_data is not None else []
         if validation_data is not None and not val:
@@ -349,7 +362,7 @@ def range_test(
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             model.fit(x, y, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=shuffle,
                       sample_weight=sample_weight, callbacks=[cb], verbose=0)  # fmt: skip
-        if len(sweep.losses) < spec.num_steps and sweep.stop_at is None and sweep.interrupt is None:
+        if len(sweep.losses) < spec.num_steps and sweep.stop_reason == STOP_COMPLETED:
             sweep._end_early(_exhausted(), cb.batches)
     if sweep.interrupt is not None:
         raise sweep.interrupt
@@ -359,7 +372,7 @@ def range_test(
         "keras_version": keras.__version__,
         "backend": _backend(),
         "optimizer": type(opt).__name__,
-        "batch_size": batch_size or (32 if isinstance(x, np.ndarray) else None),
+        "batch_size": batch_size or (32 if _is_array(x) else None),
         "metric": key,
         "metric_on": on,
         "shuffle": bool(shuffle),
