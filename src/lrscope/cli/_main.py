@@ -3,7 +3,8 @@
 Every command validates its arguments before doing any work; bad input ends with exit code 2 and one
 line ``lrscope <command>: error: <what is wrong>`` on stderr, never a Python traceback (``--traceback``
 shows one). Files are written to a temporary name and renamed into place, so a failure leaves no
-partial file behind.
+partial file behind; the files of a demo/find run are written as one set (a new folder swapped in for
+``--out``), and replacing an earlier run there is said on stderr.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import json
 import math
 import os
 import shutil
+import stat
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar, cast
 
 from lrscope._format import format_lr
 from lrscope._version import __version__
@@ -84,6 +86,28 @@ def _int_at_least(minimum: int):  # type: ignore[no-untyped-def]
     return parse
 
 
+def _int_between(minimum: int, maximum: int, why: str = "") -> Callable[[str], int]:
+    """An integer from ``minimum`` to ``maximum``; argparse names the option, and the message the rule and
+    the value received."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not minimum <= v <= maximum:
+            raise argparse.ArgumentTypeError(f"must be an integer from {minimum} to {maximum}{why}, got {text!r}")
+        return v
+
+    parse.__name__ = f"integer from {minimum} to {maximum}"
+    return parse
+
+
+#: the highest ``--dpi`` of ``plot``/``schedule``: a 7.5 x 4.8 inch figure is then 9000 x 5760 pixels
+#: (about 200 MB while drawn); ``--dpi 100000`` would ask matplotlib for terabytes
+MAX_DPI = 1200
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but errors raise (so ``main(argv)`` can return 2 instead of exiting the process)."""
 
@@ -124,35 +148,78 @@ def _check_methods(methods: Sequence[str] | None) -> None:
         raise UsageError(f"unknown --method {', '.join(map(repr, bad))}; choose from {', '.join(available)}")
 
 
-def _check_image_path(path: str | os.PathLike[str]) -> None:
+def _check_image_path(path: str) -> None:
+    """``--output`` of plot/schedule, before any work: a known image format, in a folder that exists or
+    can be created (the same message as ``--out`` of demo/find)."""
     from lrscope.plot import image_format
 
     try:
         image_format(path)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    _check_folder_creatable("--output", path, Path(path).parent)
 
 
 _OUT_FILES = (RESULT_JSON, LOSS_PNG, STEPS_PNG, METRIC_PNG, REPORT_HTML)
 
 
-def _check_out_dir(out: str) -> Path:
-    """``--out`` as a Path, checked before any work: a folder (or creatable as one) we may write into,
-    whose output file names are not taken by folders."""
-    p = Path(out)
-    if p.exists() and not p.is_dir():
-        raise UsageError(f"--out {out!r} exists and is not a folder")
-    parent = p
+def _check_folder_creatable(option: str, value: str, folder: Path) -> None:
+    """Before any work: ``folder`` (where ``option value`` writes) exists or can be created, and we may
+    write there. One message for every command's output option (``--out`` of demo/find, ``--output``
+    of plot/schedule)."""
+    parent = folder
     while not parent.exists():  # the nearest existing ancestor must be a writable folder
         parent = parent.parent
     if not parent.is_dir():
-        raise UsageError(f"--out {out!r}: {str(parent)!r} is a file, so the folder cannot be created")
+        raise UsageError(f"{option} {value!r}: {str(parent)!r} is a file, so the folder cannot be created")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out!r}: no permission to write in {str(parent)!r}")
+        raise UsageError(f"{option} {value!r}: no permission to write in {str(parent)!r}")
+
+
+def _check_out_dir(out: str) -> Path:
+    """``--out`` as a Path, checked before any work: a folder (or creatable as one) we may write into,
+    whose output file names are not taken by folders, and not the current folder or one holding it
+    (the run's files replace the folder as a whole, see :func:`_replace_folder`)."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"--out {out!r} exists and is not a folder")
+    _check_folder_creatable("--out", out, p.parent)  # the new set is built beside the folder, then swapped in
+    real, cwd = Path(os.path.realpath(p)), Path(os.path.realpath(os.getcwd()))
+    if real == cwd or real in cwd.parents:
+        raise UsageError(f"--out {out!r} is the current folder or holds it; a run's files replace their folder as a "
+                         f"whole, so give them a folder of their own (e.g. the default {DEFAULT_OUT})")
     for name in _OUT_FILES:
         if (p / name).is_dir():
             raise UsageError(f"--out {out!r}: {name} there is a folder; remove it or choose another --out")
     return p
+
+
+def _earlier_run(out: Path) -> str | None:
+    """What ``out`` holds of an earlier run (``None`` when nothing), for the note that it is replaced."""
+    found = [name for name in _OUT_FILES if (out / name).is_file()]
+    if not found:
+        return None
+    what = []
+    try:
+        task = json.loads((out / RESULT_JSON).read_text(encoding="utf-8"))["config"]["task"]
+        what.append(str(task))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        mtime = max((out / n).stat().st_mtime for n in found)
+        what.append("written " + time.strftime("%Y-%m-%d %H:%M", time.localtime(mtime)))
+    except OSError:
+        pass
+    return ", ".join(what) or ", ".join(found)
+
+
+def _announce_replacement(prog: str, out: Path) -> bool:
+    """Say on stderr, before the work, that ``out`` holds an earlier run which this run replaces."""
+    earlier = _earlier_run(out)
+    if earlier is not None:
+        _say(f"{prog}: note: {out}{os.sep} holds an earlier run ({earlier}); this run replaces it once its files "
+             "are written (a failure or Ctrl-C before then keeps it)", err=True)
+    return earlier is not None
 
 
 def _plot_modules() -> Any:
@@ -220,10 +287,11 @@ def _run_summary(result: Any) -> str:
 
 
 def _write_outputs(result: Any, out: Path, *, title: str, notes: Sequence[str] = ()) -> dict[str, Path]:
-    """The JSON, the pictures and the HTML report into ``out``; returns what was written.
+    """The JSON, the pictures and the HTML report into ``out``, as one set; returns what was written.
 
-    Everything is rendered in memory first, then each file is written to a temporary name and renamed,
-    so a failure while drawing leaves no file behind and a failure while writing no partial file.
+    Everything is rendered in memory first, then written into a new folder beside ``out`` that replaces
+    it (:func:`_replace_folder`): a failure or Ctrl-C at any point leaves ``out`` as it was (an earlier
+    run's files whole, never mixed with this run's), and no temporary folder behind.
     """
     plot = _plot_modules()
     from lrscope.report import html_report
@@ -244,26 +312,145 @@ def _write_outputs(result: Any, out: Path, *, title: str, notes: Sequence[str] =
     files = {"result (JSON)": RESULT_JSON, **{caption.split(":")[0].split(",")[0]: name for name, (caption, _) in pngs.items()}}
     html = html_report(result, {caption: png for caption, png in pngs.values()}, title=title, notes=notes, files=files)
 
-    existed = {name: (out / name).exists() for name in _OUT_FILES}
-    made_dir = not out.exists()
-    written: dict[str, Path] = {}
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        written["result"] = result.save(out / RESULT_JSON)
+    def fill(folder: Path) -> list[str]:
+        names = [result.save(folder / RESULT_JSON).name]
         for name, (_, png) in pngs.items():
-            _atomic_bytes(out / name, png)
-            written[name] = out / name
-        _atomic_text(out / REPORT_HTML, html)
-        written["report"] = out / REPORT_HTML
+            _atomic_bytes(folder / name, png)
+            names.append(name)
+        _atomic_text(folder / REPORT_HTML, html)
+        return names + [REPORT_HTML]
+
+    try:
+        names = _replace_folder(out, fill, own=_OUT_FILES)
     except OSError as exc:
-        # leave the folder as it was: remove the files (and the folder) this run created
-        for path in written.values():
-            if not existed.get(path.name, True):
-                path.unlink(missing_ok=True)
-        if made_dir and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
         raise UsageError(f"cannot write the outputs into {str(out)!r}: {exc.strerror or exc}") from None
-    return written
+    return {("result" if n == RESULT_JSON else "report" if n == REPORT_HTML else n): out / n for n in names}
+
+
+_T = TypeVar("_T")
+
+
+def _replace_folder(target: Path, fill: Callable[[Path], _T], *, own: Sequence[str]) -> _T:
+    """Write a set of files as one: ``fill`` writes them into a new temporary folder beside ``target``
+    (the same file system), which then takes ``target``'s place by two renames (the old folder aside,
+    the new one in), and the old folder is deleted. Returns what ``fill`` returned.
+
+    Entries of the old folder not named in ``own`` (files of the user's, ``lrscope schedule``'s
+    pictures) are carried into the new folder first, as hard links where the file system allows, else
+    as copies; the old folder's files named in ``own`` are not, so no file of an earlier run is left
+    beside the new set. On any exception, Ctrl-C included, ``target`` is left as it was (a Ctrl-C
+    during the renames is held back until they are done) and no temporary folder remains, nor any
+    parent folder this call created.
+    """
+    real = Path(os.path.realpath(target))  # a symlinked --out: replace the folder it points to, keep the link
+    made = _make_parents(real.parent)
+    tmp: Path | None = None
+    try:
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".new", dir=real.parent))
+        value = fill(tmp)
+        if real.is_dir():
+            _carry_over(real, tmp, skip=set(own))
+            os.chmod(tmp, stat.S_IMODE(real.stat().st_mode))  # the old folder's permissions
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0o700 -> what mkdir would give
+        with _sigint_held():
+            _swap(tmp, real)
+        tmp = None
+    except BaseException:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    return value
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """``mkdir -p folder``; returns the folders it created, outermost first (to remove on a failure)."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    made = []
+    for p in reversed(missing):
+        p.mkdir()
+        made.append(p)
+    return made
+
+
+def _carry_over(old: Path, new: Path, *, skip: set[str]) -> None:
+    """Hard-link (else copy) every entry of ``old`` except ``skip`` into ``new``; symlinks stay symlinks."""
+
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(src, dst, follow_symlinks=False)
+
+    with os.scandir(old) as entries:
+        for e in entries:
+            if e.name in skip:
+                continue
+            dst = new / e.name
+            if e.is_symlink():
+                os.symlink(os.readlink(e.path), dst)
+            elif e.is_dir():
+                shutil.copytree(e.path, dst, symlinks=True, copy_function=link_or_copy)
+            else:
+                link_or_copy(e.path, str(dst))
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put folder ``new`` in ``target``'s place: the old one renamed aside, the new one in, the old one
+    deleted. A failure between the renames puts the old folder back."""
+    if not target.exists():
+        os.rename(new, target)
+        return
+    import secrets
+
+    aside = target.parent / f".{target.name}.{secrets.token_hex(4)}.old"
+    os.rename(target, aside)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+class _sigint_held:
+    """Hold back Ctrl-C (SIGINT) for the few milliseconds of a folder swap, then raise it: an interrupt
+    between the two renames would otherwise leave no folder under the target's name. A no-op outside
+    the main thread or when SIGINT is not Python's default handler."""
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self._old: Any = None
+        self._got = False
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._old = signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self._got = True
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            if self._got and exc[0] is None:
+                raise KeyboardInterrupt
 
 
 def _atomic_bytes(path: Path, data: bytes) -> None:
@@ -272,8 +459,16 @@ def _atomic_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, data)
 
 
-def _print_written(out: Path, written: dict[str, Path]) -> None:
-    _say(f"Wrote {out}{os.sep}: " + ", ".join(p.name for p in written.values()))
+def _print_written(out: Path, written: dict[str, Path], *, replaced: bool = False) -> None:
+    _say(f"Wrote {out}{os.sep}: " + ", ".join(p.name for p in written.values())
+         + (" (they replace the earlier run there)" if replaced else ""))
+
+
+def _print_notes(result: Any, *, skip: Sequence[str] = ()) -> None:
+    """The result's notes (e.g. "train_data was cycled ..."), in the terminal as in the report."""
+    for note in result.notes:
+        if note not in skip:
+            _say(f"note: {note}")
 
 
 def _torch_device(name: str | None) -> Any:
@@ -373,23 +568,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
                          "choose a smaller one")
     for note in demo.notes:
         _say(f"note: {note}", err=True)
+    replaces = _announce_replacement("lrscope demo", out)
     _say(f"lrscope demo: {demo.description}")
     _say(f"sweeping lr {args.start_lr:g} -> {args.end_lr:g} over {steps} steps (exp)...")
     result = _range_test(demo.task, start_lr=args.start_lr, end_lr=args.end_lr, num_steps=steps, mode="exp",
                          val=True, metric=demo.task.metric, device=None, progress=not args.no_progress,
-                         diverge_threshold=None, val_batches=len(demo.task.val_batches))
+                         diverge_threshold=None, val_batches=len(cast(Sized, demo.task.val_batches)))
     elapsed = time.perf_counter() - t0
     result.config.update({"task": f"lrscope demo ({demo.dataset})", "data": demo.description,
                           "steps_per_epoch": demo.steps_per_epoch, "elapsed_s": round(elapsed, 2)})
     result.notes.extend(n for n in demo.notes if n not in result.notes)
     _say(_run_summary(result))
+    _print_notes(result, skip=demo.notes)  # the demo's own notes are on stderr already
     _say("")
     rows = _print_suggestions(result)
     _say("")
     _say(_answer_line(rows))
     _say(_bounds_line(result))
     written = _write_outputs(result, out, title=f"lrscope demo: {demo.dataset}", notes=demo.notes)
-    _print_written(out, written)
+    _print_written(out, written, replaced=replaces)
     _say(f"({elapsed:.1f} s for the range test; open {out / REPORT_HTML} for the report)")
     return EXIT_OK
 
@@ -421,6 +618,7 @@ def cmd_find(args: argparse.Namespace) -> int:
     metric = task.metric if args.metric is None else args.metric
     if args.val_loss and task.val_batches is None:
         raise UsageError(f"--val-loss needs validation batches, but the factory {where}() returned val_batches=None")
+    replaces = _announce_replacement("lrscope find", out)
     _say(f"lrscope find: {where}: sweeping lr {args.start_lr:g} -> {args.end_lr:g} over {args.num_steps} "
          f"steps ({args.mode})" + (", validation loss each step" if args.val_loss else ""))
     t0 = time.perf_counter()
@@ -429,11 +627,12 @@ def cmd_find(args: argparse.Namespace) -> int:
                          diverge_threshold=args.diverge_threshold)
     result.config.setdefault("task", where)
     try:  # for `lrscope schedule --from`: an epoch is one pass over the factory's batches
-        result.config.setdefault("steps_per_epoch", len(task.train_batches))
+        result.config.setdefault("steps_per_epoch", len(cast(Sized, task.train_batches)))
     except TypeError:
         pass  # a generator: the user passes --steps-per-epoch
     result.config["elapsed_s"] = round(time.perf_counter() - t0, 2)
     _say(_run_summary(result))
+    _print_notes(result)
     _say("")
     rows = _print_suggestions(result)
     _say("")
@@ -441,7 +640,7 @@ def cmd_find(args: argparse.Namespace) -> int:
     _say(_bounds_line(result))
     verified = _verify(task, result, args.verify, device) if args.verify else True
     written = _write_outputs(result, out, title=f"lrscope find: {where}")
-    _print_written(out, written)
+    _print_written(out, written, replaced=replaces)
     return EXIT_OK if verified else EXIT_FAILED
 
 
@@ -560,12 +759,16 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             bounds = {"method": "loss", "base_lr": None, "max_lr": None, "reason": str(exc)}
         payload = {"file": args.run, "default_method": _rules().DEFAULT_METHOD, "suggestions": rows, "bounds": bounds,
                    "stop_reason": result.stop_reason, "steps": len(result),
+                   "non_finite": {k: n for k, (n, _) in _non_finite(result).items()},
                    "verified": result.config.get("verified")}
         _say(json.dumps(payload, indent=2, default=_json_default))
         return EXIT_OK
     from lrscope.report import format_table
 
     _say(f"{args.run}: {_run_summary(result)}")
+    for curve, (n, of) in _non_finite(result).items():
+        what = "loss points" if curve == "loss" else "validation losses evaluated"
+        _say(f"note: {n} of {of} {what} are non-finite ({'NaN or inf' if curve == 'loss' else 'inf'})")
     _say("")
     _say(format_table(rows, width=_width()))
     _say("")
@@ -577,6 +780,25 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     if line:
         _say(line)
     return EXIT_OK
+
+
+def _non_finite(result: Any) -> dict[str, tuple[int, int]]:
+    """``{curve: (non-finite points, points)}`` for the loss curves of a run that hold NaN/inf: the
+    training loss, and the validation loss where evaluated (NaN there means "not evaluated")."""
+    import numpy as np
+
+    found: dict[str, tuple[int, int]] = {}
+    losses = np.asarray(result.losses, dtype=float)
+    n = int(np.count_nonzero(~np.isfinite(losses)))
+    if n:
+        found["loss"] = (n, losses.size)
+    if result.val_losses is not None:
+        val = np.asarray(result.val_losses, dtype=float)
+        evaluated = val[~np.isnan(val)]
+        n = int(np.count_nonzero(np.isinf(evaluated)))
+        if n:
+            found["val_loss"] = (n, evaluated.size)
+    return found
 
 
 def _json_default(o: Any) -> Any:
@@ -656,7 +878,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from lrscope.schedules import from_bounds
 
     try:
-        schedule = from_bounds(kind, base_lr=base, max_lr=peak, **kw)  # type: ignore[arg-type]
+        schedule = from_bounds(kind, base_lr=base, max_lr=peak, **kw)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{kind}: {exc}") from None
     import numpy as np
@@ -711,7 +933,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common_out(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("-o", "--out", default=DEFAULT_OUT, metavar="DIR",
-                        help=f"folder for the result JSON, the plots and report.html (default: {DEFAULT_OUT}/)")
+                        help=f"folder for the result JSON, the plots and report.html (default: {DEFAULT_OUT}/); "
+                        "an earlier run's files there are replaced as one set, other files kept")
         sp.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr "
                         "is not a terminal or CI is set)")
 
@@ -785,7 +1008,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="which loss curve (default auto: validation loss when recorded every step)")
     pl.add_argument("--method", default=None, help="mark only this rule's suggestion (default: every rule, or the "
                     "default rule when comparing runs)")
-    pl.add_argument("--dpi", type=_int_at_least(20), default=130, help="resolution of PNG/JPG (default 130)")
+    pl.add_argument("--dpi", type=_int_between(20, MAX_DPI, " dots per inch"), default=130,
+                    help=f"resolution of PNG/JPG (default 130, at most {MAX_DPI})")
     pl.set_defaults(func=cmd_plot)
 
     # suggest
@@ -830,7 +1054,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("-o", "--output", default=None, metavar="FILE",
                     help=f"image file .png .jpg .svg .pdf (default {DEFAULT_OUT}/schedule_KIND.png)")
     sc.add_argument("--json", action="store_true", help="also write the LRs as JSON next to the image")
-    sc.add_argument("--dpi", type=_int_at_least(20), default=130, help="resolution of PNG/JPG (default 130)")
+    sc.add_argument("--dpi", type=_int_between(20, MAX_DPI, " dots per inch"), default=130,
+                    help=f"resolution of PNG/JPG (default 130, at most {MAX_DPI})")
     sc.set_defaults(func=cmd_schedule)
     return p
 
