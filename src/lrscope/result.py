@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from lrscope._format import format_lr
 from lrscope._io import atomic_write
 from lrscope._version import __version__
 from lrscope.analysis import bounds as _bounds
@@ -60,6 +61,31 @@ def _from_json_float(x: Any) -> float:
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return float(x)
     raise TypeError(f"expected a number, got {x!r:.40}")
+
+
+_SPACING_RTOL = 0.02  # as lrscope.analysis.curve.infer_sweep: float32 LRs stay within it
+
+
+def _infer_sweep_of_file(lrs: NDArray[np.float64] | None) -> tuple[Literal["exp", "linear"] | None, str]:
+    """How a file's LRs were spaced: ``("exp", why)`` for a constant ratio, ``("linear", why)`` for a
+    constant step, ``(None, why)`` when neither fits. Fewer than 3 LRs fit both: ``"exp"``, the default of
+    every engine (no rule reads fewer than 5 points, so the choice cannot change a reading)."""
+    lr = np.asarray([] if lrs is None else lrs, dtype=np.float64)
+    if lr.size < 3:
+        return "exp", f"{lr.size} learning rate(s) fit either spacing; the engines' default"
+    if not (np.all(np.isfinite(lr)) and np.all(lr > 0)):
+        return None, "they are not all finite and positive"
+
+    def constant(d: NDArray[np.float64]) -> bool:
+        med = float(np.median(d))
+        return med > 0 and bool(np.all(np.abs(d - med) <= _SPACING_RTOL * med))
+
+    with np.errstate(all="ignore"):
+        if constant(np.diff(np.log(lr))):
+            return "exp", f"a constant ratio of {float(lr[1] / lr[0]):.4g} between steps"
+        if constant(np.diff(lr)):
+            return "linear", f"a constant step of {float(lr[1] - lr[0]):.4g}"
+    return None, "steps vary by more than 2 %"
 
 
 @dataclass
@@ -173,6 +199,21 @@ class RangeTestResult:
         keep = ~np.isnan(self.val_losses)  # NaN = not evaluated; engines record a diverged one as +inf
         return self.lrs[keep], self.val_losses[keep]
 
+    def _no_points_reason(self, what: str) -> str:
+        """Why a curve of ``what`` has no points: the run recorded none, or never recorded ``what``."""
+        if len(self) == 0:
+            stop = self.stop_reason + (f": {self.stop_detail}" if self.stop_detail else "")
+            return f"the run recorded no points (it stopped before its first step: {stop}); there is no curve to read"
+        return f"{what} has no points: it was never recorded in this run's {len(self)} steps"
+
+    def _no_points(self, source: Source) -> str | None:
+        """The reason every rule abstains when the curve ``source`` names is empty, else None."""
+        lrs, _ = self.curve(source)
+        if len(lrs):
+            return None
+        which = "the validation loss" if self.loss_source(source) == "val_loss" else "the training loss"
+        return self._no_points_reason(which)
+
     def suggest(self, method: str | None = None, *, source: Source = "auto", **options: Any) -> Suggestion:
         """One suggestion by a named rule (default: the library's evidence-based default).
 
@@ -184,17 +225,29 @@ class RangeTestResult:
         Returns:
             A :class:`~lrscope.Suggestion` (``.found`` is False with a reason when the curve says nothing).
         """
+        name = method or _rules.DEFAULT_METHOD
         lrs, losses = self.curve(source)
-        return _rules.suggest(lrs, losses, method or _rules.DEFAULT_METHOD, sweep=self.sweep, **options)
+        empty = self._no_points(source)
+        if empty is not None:
+            if not isinstance(name, str) or name not in _rules.RULES:
+                return _rules.suggest(lrs, losses, name)  # raises, naming the known rules
+            return Suggestion.abstain(name, empty)
+        return _rules.suggest(lrs, losses, name, sweep=self.sweep, **options)
 
     def suggestions(self, *, source: Source = "auto") -> dict[str, Suggestion]:
         """Every registered rule's suggestion, by name."""
         lrs, losses = self.curve(source)
+        empty = self._no_points(source)
+        if empty is not None:
+            return {name: Suggestion.abstain(name, empty) for name in _rules.available_rules()}
         return _rules.suggest_all(lrs, losses, sweep=self.sweep)
 
     def candidates(self, *, source: Source = "auto", **options: Any) -> list[Suggestion]:
         """Distinct good LRs (local minima near the lowest loss), in increasing LR order."""
         lrs, losses = self.curve(source)
+        empty = self._no_points(source)
+        if empty is not None:
+            return [Suggestion.abstain("candidates", empty)]
         return _rules.candidates(lrs, losses, sweep=self.sweep, **options)
 
     def bounds(self, source: Literal["loss", "val_loss", "metric"] = "loss", *, metric: str | None = None, **options: Any) -> Bounds:
@@ -212,9 +265,14 @@ class RangeTestResult:
                 raise ValueError(f"Argument `metric` must be one of {sorted(self.metrics)}. Received: metric={name!r}")
             values = self.metrics[name]
             keep = ~np.isnan(values)
+            if not keep.any():
+                return Bounds.abstain("metric", self._no_points_reason(f"the metric {name!r}"))
             higher = options.pop("higher_is_better", "loss" not in name.lower())
             return _bounds.metric_bounds(self.lrs[keep], values[keep], higher_is_better=higher, sweep=self.sweep, **options)
         lrs, losses = self.curve(source)
+        empty = self._no_points(source)
+        if empty is not None:
+            return Bounds.abstain("loss", empty)
         return _bounds.loss_bounds(lrs, losses, sweep=self.sweep, **options)
 
     def schedule(self, kind: str = "triangular", *, bounds: Bounds | None = None, **kwargs: Any):  # -> Schedule
@@ -320,19 +378,33 @@ class RangeTestResult:
             config = data.get("config") or {}
             if not isinstance(config, dict):
                 raise TypeError("config must be an object")
+            lrs = arr("lrs", data["lrs"])
+            if "sweep" in data:
+                sweep = data["sweep"]
+            else:
+                sweep, how = _infer_sweep_of_file(lrs)
+                if sweep is None:
+                    raise fail(
+                        f'no "sweep" field, and its learning rates grow neither by a constant ratio nor by a constant '
+                        f"step ({how}), so how they were spaced cannot be told; add \"sweep\": 'exp' or 'linear' "
+                        "to the file (slopes are read per decade for 'exp', per unit LR for 'linear')"
+                    )
+                notes = [*notes, f"The file recorded no sweep; inferred {sweep!r} from its learning rates ({how})."]
             return cls(
-                lrs=arr("lrs", data["lrs"]),  # type: ignore[arg-type]
+                lrs=lrs,  # type: ignore[arg-type]
                 losses=arr("losses", data["losses"]),  # type: ignore[arg-type]
                 val_losses=arr("val_losses", data.get("val_losses")),
                 metrics={k: arr(f"metrics.{k}", v) for k, v in metrics_raw.items()},  # type: ignore[misc]
                 steps=steps_of(data.get("steps")),
-                sweep=data.get("sweep", "exp"),
+                sweep=sweep,
                 stop_reason=str(data.get("stop_reason", STOP_COMPLETED)),
                 stop_detail=str(data.get("stop_detail", "")),
                 config=dict(config),
                 notes=list(notes),
                 version=str(data.get("lrscope_version", "unknown")),
             )
+        except ResultFileError:
+            raise
         except KeyError as exc:
             raise fail(f"missing field {exc.args[0]!r}") from None
         except (TypeError, ValueError, OverflowError) as exc:
@@ -384,7 +456,7 @@ class RangeTestResult:
         return text
 
     def __repr__(self) -> str:
-        lo, hi = (self.lrs.min(), self.lrs.max()) if len(self) else (math.nan, math.nan)
+        span = f"lr {format_lr(self.lrs.min())}..{format_lr(self.lrs.max())}" if len(self) else "no points"
         extra = " +val_loss" if self.val_losses is not None else ""
         extra += "".join(f" +{m}" for m in self.metrics)
-        return f"<RangeTestResult {len(self)} steps, lr {lo:.3g}..{hi:.3g} ({self.sweep}){extra}, stop: {self.stop_reason}>"
+        return f"<RangeTestResult {len(self)} steps, {span} ({self.sweep}){extra}, stop: {self.stop_reason}>"

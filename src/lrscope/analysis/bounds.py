@@ -160,7 +160,10 @@ def metric_bounds(
     if not isinstance(higher_is_better, bool):
         raise ValueError(f"Argument `higher_is_better` must be a bool. Received: higher_is_better={higher_is_better!r}")
     options.setdefault("diverge_threshold", None)
-    m = np.asarray(metric, dtype=np.float64) if not isinstance(metric, np.ndarray) else metric.astype(np.float64)
+    try:
+        m = np.array(metric, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"Argument `metric` must be a 1-D array of real numbers. Received: {metric!r:.80}") from exc
     with np.errstate(all="ignore"):
         lossish = -m if higher_is_better else m
     curve = prepare_curve(lrs, lossish, sweep=sweep, **options)
