@@ -13,9 +13,6 @@ from torch import nn
 
 from lrscope.torch import range_test
 
-pytestmark = pytest.mark.xfail(strict=True, reason="engine change pending")
-
-
 class XOnly(nn.Module):
     """forward takes ``x``; the batches below call their inputs ``pixels``."""
 

@@ -86,7 +86,15 @@ def make_forward(model: nn.Module, loss_fn: Any, step_fn: Any, target_key: str |
                 raise ValueError(f"Argument `target_key` names no entry of the batch. Received: target_key={key!r}, keys {sorted(map(str, batch))}")
             targets = batch[key]
             inputs = {k: v for k, v in batch.items() if k != key}
-            outputs = model(**inputs)
+            try:
+                outputs = model(**inputs)
+            except TypeError as exc:
+                raise TypeError(
+                    f"{exc}\n  (lrscope passed the dict batch's entries {sorted(map(str, inputs))} to the model as "
+                    f"keyword arguments, model(**batch), and took the targets from key {key!r}. Rename the batch's keys "
+                    "to forward()'s parameters, pass `target_key=` if the targets sit under another key, or pass "
+                    "`step_fn=lambda model, batch: ...` to call the model yourself.)"
+                ) from exc
             return loss_fn(outputs, targets), outputs, targets
         else:
             raise ValueError(
