@@ -65,3 +65,14 @@ def test_the_cli_shows_it_too(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert "keyword arguments" in err and "'pixels'" in err and "'y'" in err and "target_key" in err
+
+
+def test_a_type_error_from_inside_the_model_is_passed_on_unchanged():
+    class Broken(XOnly):
+        def forward(self, x):
+            raise TypeError("inside the model")
+
+    model = Broken()
+    batches = [{"x": torch.randn(8, 4), "y": torch.randint(0, 2, (8,))}]
+    with pytest.raises(TypeError, match="^inside the model$"):
+        range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, nn.CrossEntropyLoss(), num_steps=3, progress=False)

@@ -6,6 +6,7 @@ tuples or dicts with a targets entry) and ``(loss, None, None)`` for the ``step_
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -89,6 +90,8 @@ def make_forward(model: nn.Module, loss_fn: Any, step_fn: Any, target_key: str |
             try:
                 outputs = model(**inputs)
             except TypeError as exc:
+                if not _keys_do_not_fit(model, inputs):
+                    raise  # a TypeError from inside the model: not about the batch's keys
                 raise TypeError(
                     f"{exc}\n  (lrscope passed the dict batch's entries {sorted(map(str, inputs))} to the model as "
                     f"keyword arguments, model(**batch), and took the targets from key {key!r}. Rename the batch's keys "
@@ -105,6 +108,15 @@ def make_forward(model: nn.Module, loss_fn: Any, step_fn: Any, target_key: str |
         return loss_fn(outputs, targets), outputs, targets
 
     return forward_loss
+
+
+def _keys_do_not_fit(model: nn.Module, inputs: Mapping[str, Any]) -> bool:
+    """True when ``model.forward`` cannot take ``inputs`` as keyword arguments (or its signature is unknown)."""
+    try:
+        inspect.signature(model.forward).bind(**inputs)
+    except (TypeError, ValueError):  # ValueError: no signature to read; the hint may still help
+        return True
+    return False
 
 
 def check_loss(loss: Any) -> None:
