@@ -20,6 +20,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from lrscope.torch.engine import accuracy, range_test
 from lrscope.torch.finder import LRFinder
+from lrscope.torch.groups import discriminative_groups
 from lrscope.torch.schedulers import LambdaScheduler, ScheduleLR, SweepLR
 from lrscope.torch.state import StateSnapshot, preserve_state, state_nbytes
 
@@ -30,6 +31,7 @@ __all__ = [
     "StateSnapshot",
     "SweepLR",
     "accuracy",
+    "discriminative_groups",
     "preserve_state",
     "range_test",
     "state_nbytes",
