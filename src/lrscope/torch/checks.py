@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from lrscope.sweep.checks import check_int, fail, is_real
+from lrscope.torch.integrations.schedulefree import is_schedule_free
 
 __all__ = ["TorchSettings", "check_torch"]
 
@@ -35,6 +36,10 @@ class TorchSettings:
     metric_on: Literal["train", "val"] | None
     ratios: list[float]
     target_key: str | None
+    #: replaces ``loss.backward()`` (e.g. ``accelerator.backward``); None: the tensor's own
+    backward: Callable[[Any], Any] | None = None
+    #: a Schedule-Free optimizer (``optimizer.train()``/``eval()``, ``train_mode`` in its groups)
+    schedule_free: bool = False
 
 
 def check_objects(model: Any, optimizer: Any, train_data: Any, loss_fn: Any, step_fn: Any) -> None:
@@ -170,6 +175,7 @@ def check_torch(
     snapshot: Any,
     snapshot_dir: Any,
     target_key: Any,
+    backward: Any = None,
 ) -> TorchSettings:
     """The torch engine's settings, after :func:`check_objects` and the shared sweep checks."""
     accumulation_steps = check_int("accumulation_steps", accumulation_steps, 1)
@@ -186,6 +192,10 @@ def check_torch(
         raise fail("snapshot_dir", "must be an existing directory or None", snapshot_dir)
     if target_key is not None and not isinstance(target_key, str):
         raise fail("target_key", "must be a string (the key of the targets in dict batches) or None", target_key)
+    if backward is not None and not callable(backward):
+        raise fail("backward", "must be callable as backward(loss) (e.g. accelerator.backward) or None", backward)
+    if backward is not None and scaler is not None:
+        raise fail("backward", "cannot be combined with `grad_scaler` (let backward scale the loss itself)", backward)
     return TorchSettings(
         accumulation_steps=accumulation_steps,
         device=dev,
@@ -198,4 +208,6 @@ def check_torch(
         metric_on=on,
         ratios=_group_ratios(optimizer),
         target_key=target_key,
+        backward=backward,
+        schedule_free=is_schedule_free(optimizer),
     )

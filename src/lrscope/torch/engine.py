@@ -39,6 +39,8 @@ from lrscope.sweep.checks import DEFAULT_NUM_STEPS
 from lrscope.sweep.checks import is_real as _is_real  # noqa: F401  (kept for lrscope.torch.finder)
 from lrscope.torch.batches import batch_size, check_loss, data_generators, make_forward, to_device
 from lrscope.torch.checks import TorchSettings, check_objects, check_torch
+from lrscope.torch.integrations.schedulefree import eval_mode as sf_eval_mode
+from lrscope.torch.integrations.schedulefree import schedule_free_notes
 from lrscope.torch.state import preserve_state
 
 __all__ = ["range_test", "accuracy"]
@@ -176,7 +178,10 @@ class TorchEngine:
         k = self.s.accumulation_steps
         if k > 1:
             loss = loss / k
-        (loss if self.scaler is None else self.scaler.scale(loss)).backward()
+        if self.s.backward is not None:
+            self.s.backward(loss)  # e.g. accelerator.backward (it scales the loss itself)
+        else:
+            (loss if self.scaler is None else self.scaler.scale(loss)).backward()
 
     def metric_value(self, outputs: Any, targets: Any) -> torch.Tensor:
         assert self.s.metric_fn is not None
@@ -221,7 +226,7 @@ class TorchEngine:
         mtot: torch.Tensor | None = None
         self.model.eval()
         try:
-            with torch.no_grad(), self.autocast():
+            with torch.no_grad(), self.autocast(), (sf_eval_mode(self.optimizer) if self.s.schedule_free else contextlib.nullcontext()):
                 for vb in self.val_cache:
                     vloss, vout, vtgt = self.forward(vb)
                     v = vloss.detach().float().reshape(())
@@ -238,6 +243,8 @@ class TorchEngine:
     def run(self, sweep: Sweep) -> None:
         """The sweep's loop: per point, set the LR, the steps, maybe an evaluation; the driver decides."""
         self.optimizer.zero_grad(set_to_none=True)
+        if self.s.schedule_free:
+            self.optimizer.train()  # type: ignore[attr-defined]  # after the snapshot; restored with it
         try:
             with sweep.running(lambda: self.stream.total):
                 if self.val_data is not None:
@@ -274,8 +281,10 @@ def _restoring(
             g.set_state(st)
 
 
-def _notes(s: TorchSettings, was_training: bool) -> list[str]:
+def _notes(s: TorchSettings, was_training: bool, engine: TorchEngine | None = None) -> list[str]:
     notes = []
+    if s.schedule_free and engine is not None:
+        notes.extend(schedule_free_notes(engine.optimizer, engine.model, has_val=engine.val_data is not None))
     if not was_training:
         notes.append(
             "The model was in eval mode: dropout and BatchNorm ran in inference mode during the sweep "
@@ -314,6 +323,7 @@ def range_test(
     loss_fn: Callable[[Any, Any], torch.Tensor] | None = None,
     *,
     step_fn: Callable[[nn.Module, Any], Any] | None = None,
+    backward: Callable[[torch.Tensor], Any] | None = None,
     start_lr: float = 1e-7,
     end_lr: float = 10.0,
     num_steps: int = DEFAULT_NUM_STEPS,
@@ -372,6 +382,9 @@ def range_test(
         step_fn: ``step_fn(model, batch) -> loss`` for models that compute their own loss: return a scalar
             tensor, a mapping with ``"loss"``, or an object with ``.loss`` (e.g. Hugging Face outputs). It
             must not call ``backward`` or step the optimizer.
+        backward: optional ``backward(loss)`` called instead of ``loss.backward()`` — e.g.
+            ``accelerator.backward`` (see :mod:`lrscope.torch.integrations.accelerate`). It receives the
+            loss already divided by ``accumulation_steps``; not with ``grad_scaler`` (it scales itself).
         start_lr: first LR (> 0).
         end_lr: last LR (> ``start_lr``).
         num_steps: points of the sweep (>= 2). Default 100, what torch-lr-finder, fastai and the usual
@@ -447,6 +460,7 @@ def range_test(
         model, optimizer, step_fn, accumulation_steps=accumulation_steps, val_data=val_data, metric=metric,
         metric_name=metric_name, metric_on=metric_on, device=device, amp=amp, grad_scaler=grad_scaler,
         max_grad_norm=max_grad_norm, snapshot=snapshot, snapshot_dir=snapshot_dir, target_key=target_key,
+        backward=backward,
     )  # fmt: skip
     return run_engine(
         TorchEngine(s, spec, model, optimizer, make_forward(model, loss_fn, step_fn, s.target_key), train_data, val_data),
@@ -470,4 +484,4 @@ def run_engine(engine: TorchEngine, *, restore: bool, snapshot: Any, snapshot_di
     sweep.check_ran(stream.total, s.accumulation_steps * spec.steps_per_lr)
     config = _config(s, optimizer, engine, stream.data)
     config["snapshot"] = snapshot if restore else None
-    return sweep.result(config, _notes(s, was_training), batches=stream.total, passes=stream.passes, restored=restore)
+    return sweep.result(config, _notes(s, was_training, engine), batches=stream.total, passes=stream.passes, restored=restore)
