@@ -220,9 +220,8 @@ def test_bad_sweep_arguments_name_the_argument():
 
 @pytest.mark.skipif(not has_fashion_mnist(), reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 def test_fashion_mnist_cnn_range_test():
-    (x, y), _ = load_fashion_mnist()
-    x = (x[:3200].astype("float32") / 255.0).reshape(-1, 28, 28, 1)
-    y = y[:3200].astype("int32")
+    x, y = load_fashion_mnist("train", limit=3200)
+    x, y = x.reshape(-1, 28, 28, 1), y.astype("int32")
     m = cnn(shape=(28, 28, 1))
     m.optimizer.build(m.trainable_variables)
     before = state(m)
