@@ -294,6 +294,21 @@ class RangeTestResult:
             raise ValueError(f"This run gives no bounds for a schedule: {b.reason}")
         return from_bounds(kind, base_lr=b.base_lr, max_lr=b.max_lr, **kwargs)
 
+    def keras_schedule(self, kind: str = "triangular", *, bounds: Bounds | None = None, **kwargs: Any) -> Any:
+        """A Keras ``LearningRateSchedule`` built from this run's bounds (see :meth:`schedule`).
+
+        Same kinds, arguments and errors as :meth:`schedule`; the returned
+        :class:`lrscope.keras.KerasSchedule` evaluates the same values with ``keras.ops`` inside a
+        compiled train step, on every backend, and survives ``model.save``/``load_model``.
+
+        Raises:
+            ValueError: when the curve gives no bounds, or the schedule has no ``keras.ops`` form.
+            ImportError: without Keras 3 (``pip install 'lrscope[keras]'``).
+        """
+        from lrscope.keras.schedules import from_schedule
+
+        return from_schedule(self.schedule(kind, bounds=bounds, **kwargs))
+
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Loss vs LR with suggestions (see :func:`lrscope.plot.plot_result`). Needs matplotlib."""
         from lrscope import plot as _plot

@@ -229,3 +229,18 @@ def test_fashion_mnist_cnn_range_test():
     assert unchanged(before)
     s = r.suggest()
     assert s.found and 1e-4 <= s.lr <= 1.0, s
+
+
+def test_result_keras_schedule_equals_the_core_schedule_and_trains():
+    x, y = digits(640)
+    m = cnn(seed=3, metrics=())
+    r = lk.range_test(m, x, y, batch_size=32, start_lr=1e-4, end_lr=10.0, progress=False)
+    core = r.schedule("triangular2", step_size_up=10)
+    ks = r.keras_schedule("triangular2", step_size_up=10)
+    steps = np.arange(60)
+    got = keras.ops.convert_to_numpy(ks(keras.ops.convert_to_tensor(steps, dtype="int32")))
+    _, want = core.preview(60)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    m.compile(keras.optimizers.SGD(ks, momentum=0.9), CE)
+    m.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert int(keras.ops.convert_to_numpy(m.optimizer.iterations)) == 20
