@@ -1,5 +1,9 @@
 import os
 
+# Keras reads its backend once, at its first import: torch here (the JAX run is its own process,
+# tests/test_keras_backends.py). Set before any test module can import keras.
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -16,5 +20,5 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 if os.environ.get("CI"):
     import importlib
 
-    for _module in ("torch", "matplotlib", "sklearn", "tqdm"):
+    for _module in ("torch", "matplotlib", "sklearn", "tqdm", "keras", "jax"):
         importlib.import_module(_module)
