@@ -90,6 +90,10 @@ class Sweep:
             is the mean of its ``steps_per_lr * micro_steps`` values.
         has_val: validation losses will be recorded.
         metric_name: the metric recorded per point (or None).
+        limit: for engines whose processes draw their own data (torch.distributed): called at each
+            chunk boundary with the number of complete pending points, returns how many of them
+            *every* process completed (the others ran on filler batches after their data ran out).
+            Fewer ends the sweep there with stop reason ``"data exhausted"`` on every process.
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class Sweep:
         has_val: bool = False,
         metric_name: str | None = None,
         data_name: str = "train_data",
+        limit: Callable[[int], int] | None = None,
     ) -> None:
         self.spec = spec
         self.lrs = spec.lrs()
@@ -109,6 +114,7 @@ class Sweep:
         self.has_val = has_val
         self.metric_name = metric_name
         self.data_name = data_name
+        self.limit = limit
         self.rule = spec.stop_rule()
         n = spec.num_steps
         # recorded (host) arrays
@@ -162,6 +168,10 @@ class Sweep:
     def _flush(self) -> bool:
         """Read back the complete pending points; feed the stop rule. True = stop."""
         points, self._done = self._done, 0
+        short = False
+        if self.limit is not None and points:
+            agreed = self.limit(points)
+            short, points = agreed < points, min(points, agreed)
         base = len(self.losses)
         pp = self.per_point
         if points:
@@ -187,7 +197,7 @@ class Sweep:
         self._val.clear()
         self._skip.clear()
         if not points:
-            return False
+            return self._ran_out(short)
         decision = self.rule.update_many(np.asarray(self.losses[base:], dtype=np.float64))
         if self.bar is not None:
             # the postfix first, so the redraw update() triggers shows this chunk's last recorded point
@@ -198,7 +208,18 @@ class Sweep:
         if decision is not None:
             self.stop_reason, self.stop_detail, self.stop_at = decision.reason, decision.detail, decision.index
             return True
-        return False
+        return self._ran_out(short)
+
+    def _ran_out(self, short: bool) -> bool:
+        """After a chunk cut short by :attr:`limit`: end the sweep, 'data exhausted' (True = stop)."""
+        if not short:
+            return False
+        self.stop_reason = STOP_EXHAUSTED
+        self.stop_detail = (
+            f"the data ran out on at least one process at step {len(self.losses)} of {self.spec.num_steps}"
+        )
+        self.stop_at = len(self.losses) - 1 if self.losses else None
+        return True
 
     # ------------------------------------------------------------------ the run
 

@@ -139,6 +139,10 @@ class TorchEngine:
         self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
         self.track_skip = self.scaler is not None and isinstance(getattr(self.scaler, "_scale", None), (torch.Tensor, type(None)))
         self.first = True
+        #: the driver's read-back of pending values (a distributed engine reduces across processes)
+        self.to_host: Callable[[Any], np.ndarray] = to_host
+        #: the chunk-boundary agreement on complete points (None: one process, nothing to agree)
+        self.limit: Callable[[int], int] | None = None
 
     def autocast(self) -> Any:
         dtype = self.s.amp_dtype
@@ -229,7 +233,7 @@ class TorchEngine:
             with torch.no_grad(), self.autocast(), (sf_eval_mode(self.optimizer) if self.s.schedule_free else contextlib.nullcontext()):
                 for vb in self.val_cache:
                     vloss, vout, vtgt = self.forward(vb)
-                    v = vloss.detach().float().reshape(())
+                    v = self.loss_value(vloss.float(), vb)
                     tot = v if tot is None else tot + v
                     if metric_val:
                         mv = self.metric_value(vout, vtgt).to(v.device)
@@ -240,6 +244,19 @@ class TorchEngine:
         assert tot is not None
         return tot / len(self.val_cache), (None if mtot is None else mtot / len(self.val_cache))
 
+    def start(self) -> None:
+        """Inside the sweep, before its first step: take the validation subset."""
+        if self.val_data is not None:
+            self.fetch_val_subset()
+
+    def data_counts(self) -> tuple[int, int]:
+        """Batches drawn and passes over the data (for the notes and ``config["batches_used"]``)."""
+        return self.stream.total, self.stream.passes
+
+    def extra_config(self) -> dict[str, Any]:
+        """Entries the engine adds to ``result.config`` (the distributed engine's world size ...)."""
+        return {}
+
     def run(self, sweep: Sweep) -> None:
         """The sweep's loop: per point, set the LR, the steps, maybe an evaluation; the driver decides."""
         self.optimizer.zero_grad(set_to_none=True)
@@ -247,8 +264,7 @@ class TorchEngine:
             self.optimizer.train()  # type: ignore[attr-defined]  # after the snapshot; restored with it
         try:
             with sweep.running(lambda: self.stream.total):
-                if self.val_data is not None:
-                    self.fetch_val_subset()
+                self.start()
                 for i, lr in enumerate(sweep.lrs):
                     self.set_lr(lr)
                     for _ in range(self.spec.steps_per_lr):
@@ -451,6 +467,9 @@ def range_test(
         >>> result.suggest().lr                                            # doctest: +SKIP
     """
     check_objects(model, optimizer, train_data, loss_fn, step_fn)
+    group = _distributed_world()
+    if group is not None and group.rank() != 0:
+        progress = False  # one progress bar: rank 0's
     spec = check_sweep(
         start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, mode=mode, steps_per_lr=steps_per_lr,
         diverge_threshold=diverge_threshold, smooth_beta=smooth_beta, chunk_size=chunk_size,
@@ -462,26 +481,44 @@ def range_test(
         max_grad_norm=max_grad_norm, snapshot=snapshot, snapshot_dir=snapshot_dir, target_key=target_key,
         backward=backward,
     )  # fmt: skip
-    return run_engine(
-        TorchEngine(s, spec, model, optimizer, make_forward(model, loss_fn, step_fn, s.target_key), train_data, val_data),
-        restore=restore, snapshot=snapshot, snapshot_dir=snapshot_dir,
-    )  # fmt: skip
+    forward = make_forward(model, loss_fn, step_fn, s.target_key)
+    if group is not None:  # every rank of an initialised process group: the distributed engine
+        from lrscope.torch.distributed import DistributedEngine
+
+        engine: TorchEngine = DistributedEngine(s, spec, model, optimizer, forward, train_data, val_data, group=group)
+    else:
+        engine = TorchEngine(s, spec, model, optimizer, forward, train_data, val_data)
+    return run_engine(engine, restore=restore, snapshot=snapshot, snapshot_dir=snapshot_dir)
+
+
+def _distributed_world() -> Any:
+    """The default process group when torch.distributed is initialised with more than one process, else None."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return dist.group.WORLD
+    return None
 
 
 def run_engine(engine: TorchEngine, *, restore: bool, snapshot: Any, snapshot_dir: Any) -> RangeTestResult:
-    """Run a checked torch engine inside the state snapshot and build the result."""
+    """Run a checked torch engine inside the state snapshot and build the result.
+
+    The engine supplies the read-back (``engine.to_host``) and, for a distributed one, the
+    chunk-boundary agreement on complete points (``engine.limit``).
+    """
     s, spec, model, optimizer = engine.s, engine.spec, engine.model, engine.optimizer
     sweep = Sweep(
-        spec, to_host=to_host, micro_steps=s.accumulation_steps, has_val=engine.val_data is not None,
-        metric_name=s.metric_name,
+        spec, to_host=engine.to_host, micro_steps=s.accumulation_steps, has_val=engine.val_data is not None,
+        metric_name=s.metric_name, limit=engine.limit,
     )  # fmt: skip
     was_training = model.training
     with _restoring(model, optimizer, s, [engine.stream.data, engine.val_data], restore=restore, snapshot=snapshot, snapshot_dir=snapshot_dir):
         engine.run(sweep)
     if sweep.interrupt is not None:
         raise sweep.interrupt
-    stream = engine.stream
-    sweep.check_ran(stream.total, s.accumulation_steps * spec.steps_per_lr)
-    config = _config(s, optimizer, engine, stream.data)
+    batches, passes = engine.data_counts()
+    sweep.check_ran(batches, s.accumulation_steps * spec.steps_per_lr)
+    config = _config(s, optimizer, engine, engine.stream.data)
     config["snapshot"] = snapshot if restore else None
-    return sweep.result(config, _notes(s, was_training, engine), batches=stream.total, passes=stream.passes, restored=restore)
+    config.update(engine.extra_config())
+    return sweep.result(config, _notes(s, was_training, engine), batches=batches, passes=passes, restored=restore)
