@@ -487,6 +487,31 @@ def _torch_device(name: str | None) -> Any:
     return dev
 
 
+def _keras_range_test(task: Any, *, start_lr: float, end_lr: float, num_steps: int, mode: str, val: bool,
+                      metric: Any, progress: bool, diverge_threshold: float | None) -> Any:
+    """Run the Keras engine (:func:`lrscope.keras.range_test`) on a :class:`~lrscope.cli.KerasTask`."""
+    try:
+        from lrscope.keras import range_test
+    except ImportError as exc:
+        raise UsageError(f"the factory returned a Keras model, but lrscope.keras cannot load: {exc}") from None
+    if metric is not None and not isinstance(metric, str):
+        raise UsageError("--metric for a Keras model is the name of a metric it was compiled with (e.g. accuracy)")
+    kwargs: dict[str, Any] = dict(start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, mode=mode,
+                                  batch_size=task.batch_size, metric=metric, progress=None if progress else False)
+    if diverge_threshold is not None:
+        kwargs["diverge_threshold"] = diverge_threshold
+    if val:
+        kwargs["validation_data"] = task.validation_data
+        if metric is not None:
+            kwargs["metric_on"] = "val"
+    try:
+        return range_test(task.model, task.x, task.y, **kwargs)
+    except ValueError as exc:
+        raise UsageError(f"{exc}") from exc
+    except Exception as exc:  # the user's model or data raised (the model's state is restored)
+        raise RunError(f"the range test failed: {type(exc).__name__}: {exc}") from exc
+
+
 def _range_test(task: Any, *, start_lr: float, end_lr: float, num_steps: int, mode: str, val: bool,
                 metric: Any, device: Any, progress: bool, diverge_threshold: float | None,
                 val_batches: int | None = None) -> Any:
@@ -495,6 +520,9 @@ def _range_test(task: Any, *, start_lr: float, end_lr: float, num_steps: int, mo
     ``val``: evaluate the validation batches after every step (the suggestions then read the validation
     loss, and the metric is measured there); otherwise the metric, if any, is measured on the training batches.
     """
+    if hasattr(task, "steps_per_epoch"):  # a KerasTask
+        return _keras_range_test(task, start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, mode=mode, val=val,
+                                 metric=metric, progress=progress, diverge_threshold=diverge_threshold)
     try:
         from lrscope.torch import range_test
     except ImportError as exc:
@@ -599,17 +627,22 @@ def cmd_find(args: argparse.Namespace) -> int:
                          f"--end-lr {args.end_lr:g}")
     out = _check_out_dir(args.out)
     _plot_modules()
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise UsageError("lrscope find needs torch: pip install 'lrscope[cli]'") from None
-    device = _torch_device(args.device)
     if args.threads:
         _set_threads(args.threads)
     try:
         task, where = load_task(args.spec)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    keras_task = hasattr(task, "steps_per_epoch")
+    if keras_task and (args.device is not None or args.verify):
+        raise UsageError("--device and --verify are for PyTorch factories; the factory returned a Keras model "
+                         "(place it with the backend's own device settings)")
+    if not keras_task:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise UsageError("lrscope find needs torch: pip install 'lrscope[cli]'") from None
+    device = None if keras_task else _torch_device(args.device)
     if device is not None:
         try:  # module.to keeps the Parameter objects, so the factory's optimizer still holds them
             task.model.to(device)
@@ -627,7 +660,9 @@ def cmd_find(args: argparse.Namespace) -> int:
                          diverge_threshold=args.diverge_threshold)
     result.config.setdefault("task", where)
     try:  # for `lrscope schedule --from`: an epoch is one pass over the factory's batches
-        result.config.setdefault("steps_per_epoch", len(cast(Sized, task.train_batches)))
+        spe = task.steps_per_epoch() if keras_task else len(cast(Sized, task.train_batches))  # type: ignore[attr-defined]
+        if spe is not None:
+            result.config.setdefault("steps_per_epoch", spe)
     except TypeError:
         pass  # a generator: the user passes --steps-per-epoch
     result.config["elapsed_s"] = round(time.perf_counter() - t0, 2)
