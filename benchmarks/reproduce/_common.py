@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
+OUT = Path(os.environ.get("LRSCOPE_REPRO_OUT", HERE / "out"))  # the quick-mode test points it at a temp dir
 CACHE = OUT / "cache"
 
 

@@ -8,7 +8,8 @@ fastai's ``fine_tune`` protocol (Adam, betas (0.9, 0.99); 1 epoch head-only with
 one-cycle pct_start 0.99; then unfreeze and ``epochs`` of one-cycle at base_lr / 2; torch's
 OneCycleLR, div_factor 25). Arms:
 
-* ``lr_0.1``: base_lr = 0.1 everywhere (the reported bad choice);
+* ``lr_0.1``: base_lr = 0.1, the same LR for every layer (the reported bad choice);
+* ``lr_0.1_discr``: exactly fastai's ``fine_tune(base_lr=0.1)``: stage 2 at ``slice(0.05 / 100, 0.05)``;
 * ``fastai_default``: fastai's default base_lr = 2e-3 with its lr_mult = 100 slice (a reference);
 * ``suggest``: lrscope's default suggestion, one range test with the body frozen (stage 1) and one
   after unfreezing (stage 2), the same LR for every layer;
@@ -122,7 +123,7 @@ def run_arm(arm: str, pre: Any, d: dict[str, Any], seed: int, a: argparse.Namesp
     # stage 1: body frozen, head only, one epoch, one-cycle pct_start 0.99 (fastai's fine_tune)
     set_body_trainable(m, False)
     opt = adam(m[3].parameters())
-    if arm == "lr_0.1":
+    if arm in ("lr_0.1", "lr_0.1_discr"):
         lr1 = 0.1
     elif arm == "fastai_default":
         lr1 = 2e-3
@@ -137,6 +138,8 @@ def run_arm(arm: str, pre: Any, d: dict[str, Any], seed: int, a: argparse.Namesp
     set_body_trainable(m, True)
     if arm == "lr_0.1":
         groups = [{"params": list(m.parameters()), "lr": 0.05}]
+    elif arm == "lr_0.1_discr":  # exactly fastai's fine_tune(base_lr=0.1): slice(0.05 / 100, 0.05)
+        groups = lrscope.torch.discriminative_groups(m, lr_max=0.05, lr_min=0.05 / LR_MULT)
     elif arm == "fastai_default":
         groups = lrscope.torch.discriminative_groups(m, lr_max=1e-3, lr_min=1e-3 / LR_MULT)
     elif arm == "suggest":
@@ -165,7 +168,7 @@ def run_arm(arm: str, pre: Any, d: dict[str, Any], seed: int, a: argparse.Namesp
     return info
 
 
-ARMS = ["lr_0.1", "fastai_default", "suggest", "suggest_discr", "suggest_discr_sweep"]
+ARMS = ["lr_0.1", "lr_0.1_discr", "fastai_default", "suggest", "suggest_discr", "suggest_discr_sweep"]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -181,6 +184,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--sweep-steps", type=int, default=100)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--fresh", action="store_true")
+    p.add_argument("--name", default="exp3", help="output name: out/<name>.json, docs/img/<name>_finetune.png")
     a = p.parse_args(argv)
     if a.quick:
         a.seeds, a.epochs, a.n_pretrain, a.pretrain_epochs, a.n_train, a.n_test, a.sweep_steps = 1, 1, 512, 1, 512, 512, 30
@@ -211,7 +215,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "runs": {k: [{kk: vv for kk, vv in r.items() if kk != "stage1_curve"} for r in v] for k, v in runs.items()},
               "reported": "fastai: fine_tune(base_lr=0.1) hurt accuracy; the lr_find suggestion helped (Oxford Pets, ResNet)",
               "wall_seconds_this_run": time.perf_counter() - t0}
-    out = C.OUT / ("quick" if a.quick else "") / "exp3.json"
+    out = C.OUT / ("quick" if a.quick else "") / f"{a.name}.json"
     C.write_json(out, result)
     if not a.quick:
         plot(summary, runs, a)
@@ -242,7 +246,7 @@ def plot(summary: dict[str, Any], runs: dict[str, Any], a: argparse.Namespace) -
             ax.plot(i + 0.18, 100 * v, "k.", ms=4)
     ax.set_xticks(xs, [a.replace("_", "\n") for a in ARMS], fontsize=8)
     ax.set_ylabel("test accuracy on classes 5-9 (%)")
-    ax.set_title(f"fine-tuning, {a.seeds} seeds (mean ± sd, dots = seeds)", fontsize=10)
+    ax.set_title(f"fine-tuning on {a.n_train} examples, {a.seeds} seeds (mean ± sd, dots = seeds)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="y", alpha=0.3)
     curve = runs["suggest"][0].get("stage1_curve")
@@ -253,7 +257,7 @@ def plot(summary: dict[str, Any], runs: dict[str, Any], a: argparse.Namespace) -
         ax2.legend(fontsize=7)
         ax2.set_title("range test, body frozen (seed 0)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(DOCS_IMG / "exp3_finetune.png", dpi=110)
+    fig.savefig(DOCS_IMG / f"{a.name}_finetune.png", dpi=110)
     plt.close(fig)
 
 
