@@ -63,7 +63,7 @@ import torch
 from torch import nn
 
 from lrscope.analysis.types import Suggestion
-from lrscope.torch.batches import data_generators
+from lrscope.torch.batches import batch_size, data_generators
 from lrscope.torch.state import preserve_rngs, preserve_state
 
 __all__ = ["default_shrink", "fit_vertex", "pick_from_trials", "verify_suggestion"]
@@ -197,6 +197,39 @@ def _center_of(center: Any, method: str | None) -> tuple[float, Suggestion | Non
         "Argument `center` must be a positive learning rate, a Suggestion or a RangeTestResult. "
         f"Received: center={center!r:.80}"
     )
+
+
+def _world() -> Any:
+    from lrscope.torch.engine import _distributed_world
+
+    return _distributed_world()
+
+
+def _diverged(loss: torch.Tensor, group: Any) -> bool:
+    """A non-finite loss (on any rank, under torch.distributed: every rank takes the same decision)."""
+    bad = not bool(torch.isfinite(loss))
+    if group is None:
+        return bad
+    from lrscope.torch.distributed import any_rank
+
+    return bool(any_rank([torch.tensor(bad)], group, loss.device)[0])
+
+
+def _means(values: list[torch.Tensor], sizes: list[float], group: Any, *, total: bool = False) -> list[float]:
+    """The losses on the host: as they are on one process; under torch.distributed the global mean of
+    each step over every rank's samples (one SUM all-reduce of ``[loss * n, n]``), or with ``total``
+    the one global mean of all of them."""
+    if not values:
+        return []
+    if group is None:
+        return list(torch.stack(values).double().cpu().tolist())
+    from lrscope.torch.distributed import all_means
+
+    pairs = [torch.stack([v.reshape(()).double() * n, torch.full((), n, dtype=torch.float64, device=v.device)])
+             for v, n in zip(values, sizes)]
+    if total:
+        pairs = [torch.stack(pairs).sum(dim=0)]
+    return all_means(pairs, group).tolist()  # type: ignore[no-any-return]
 
 
 def _split_batch(batch: Any) -> tuple[Any, Any]:
@@ -364,6 +397,11 @@ def _verify(
             raise ValueError("Argument `train_data` gave no batches")
         batches = list(itertools.islice(itertools.cycle(batches), trial_steps))
     val_batches = list(val_data) if val_data is not None else None
+    group = _world()
+    if group is not None and val_batches is not None:
+        from lrscope.torch.distributed import min_over_ranks
+
+        del val_batches[min_over_ranks(len(val_batches), group) :]  # every rank runs as many forwards
     ratios = [g["lr"] / optimizer.param_groups[0]["lr"] if optimizer.param_groups[0]["lr"] else 1.0 for g in optimizer.param_groups]
 
     def forward_loss(batch: Any) -> torch.Tensor:
@@ -381,6 +419,7 @@ def _verify(
         nonlocal steps
         tail = max(1, trial_steps // 3)
         every: list[torch.Tensor] = []
+        sizes: list[float] = []
         with preserve_state(model, optimizer, storage=storage):  # type: ignore[arg-type]
             for g, r in zip(optimizer.param_groups, ratios):
                 g["lr"] = lr * r
@@ -395,15 +434,20 @@ def _verify(
                     scheduler.step()
                 steps += 1
                 every.append(loss.detach())
-                if i % 16 == 15 and not bool(torch.isfinite(every[-1])):
-                    break  # diverged: no point in going on
+                sizes.append(float(batch_size(batch) or 1))
+                if i % 16 == 15 and _diverged(every[-1], group):
+                    break  # diverged: no point in going on (under DDP: on any rank, decided on every rank)
             # one host transfer per trial, not per step; the score reads the last third of it
-            trial_losses[lr] = torch.stack(every).double().cpu().tolist() if every else []
+            trial_losses[lr] = _means(every, sizes, group)
             scored = trial_losses[lr][trial_steps - tail :]
             if val_batches is not None and all(math.isfinite(v) for v in scored[-1:]):
                 model.eval()
                 with torch.no_grad():
-                    scored = [float(forward_loss(b).detach().double()) for b in val_batches]
+                    vals = [forward_loss(b).detach() for b in val_batches]
+                if group is None:
+                    scored = [float(v.double()) for v in vals]
+                else:  # the global mean over every rank's validation samples
+                    scored = _means(vals, [float(batch_size(b) or 1) for b in val_batches], group, total=True)
             value = sum(scored) / len(scored) if scored else math.inf
         return value if math.isfinite(value) else math.inf
 
@@ -428,6 +472,10 @@ def _verify(
         extensions += 1
 
     seconds = time.perf_counter() - t0
+    if group is not None:  # the slowest rank's time: the same details on every rank
+        from lrscope.torch.distributed import gather_rows
+
+        seconds = max(r[0] for r in gather_rows([seconds], group))
     lrs_tried = [float(lr0 * 10 ** (k * spacing)) for k in sorted(scores)]
     vals = [scores[k] for k in sorted(scores)]
     details: dict[str, Any] = {
