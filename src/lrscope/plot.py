@@ -77,7 +77,7 @@ def _mpl() -> Any:
 def _headless() -> bool:
     if os.environ.get("MPLBACKEND"):
         return False  # the user chose
-    if os.name == "nt" or os.uname().sysname == "Darwin":  # type: ignore[attr-defined]
+    if os.name == "nt" or os.uname().sysname == "Darwin":
         return False
     return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 

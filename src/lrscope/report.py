@@ -11,7 +11,7 @@ import base64
 import html
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lrscope._format import format_lr, stop_text
 
@@ -70,12 +70,12 @@ def bounds_rows(result: RangeTestResult) -> list[dict[str, Any]]:
     if len(result) < 2:
         return rows
     src = result.loss_source("auto")
-    wanted = [("validation loss" if src == "val_loss" else "loss", src)]
+    wanted: list[tuple[str, Literal["loss", "val_loss", "metric"]]] = [("validation loss" if src == "val_loss" else "loss", src)]
     if result.metrics:
         wanted.append((next(iter(result.metrics)), "metric"))
     for curve, source in wanted:
         try:
-            b = result.bounds(source)  # type: ignore[arg-type]
+            b = result.bounds(source)
         except ValueError as exc:
             rows.append({"curve": curve, "source": source, "found": False, "base_lr": None, "max_lr": None,
                          "reason": str(exc)})

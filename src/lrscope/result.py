@@ -181,7 +181,7 @@ class RangeTestResult:
             v = self.val_losses
             return "val_loss" if v is not None and np.count_nonzero(~np.isnan(v)) >= 2 else "loss"
         if source in ("loss", "val_loss"):
-            return source  # type: ignore[return-value]
+            return source
         raise ValueError(f"Argument `source` must be 'auto', 'loss' or 'val_loss'. Received: source={source!r}")
 
     def curve(self, source: Source = "auto") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -275,7 +275,7 @@ class RangeTestResult:
             return Bounds.abstain("loss", empty)
         return _bounds.loss_bounds(lrs, losses, sweep=self.sweep, **options)
 
-    def schedule(self, kind: str = "triangular", *, bounds: Bounds | None = None, **kwargs: Any):  # -> Schedule
+    def schedule(self, kind: str = "triangular", *, bounds: Bounds | None = None, **kwargs: Any) -> Any:  # a lrscope.schedules.Schedule
         """A schedule built from this run's bounds (see :func:`lrscope.schedules.from_bounds`).
 
         Args:
@@ -292,7 +292,8 @@ class RangeTestResult:
         b = bounds if bounds is not None else self.bounds()
         if not b.found:
             raise ValueError(f"This run gives no bounds for a schedule: {b.reason}")
-        return from_bounds(kind, base_lr=b.base_lr, max_lr=b.max_lr, **kwargs)
+        assert b.base_lr is not None and b.max_lr is not None  # found bounds carry both
+        return from_bounds(kind, base_lr=b.base_lr, max_lr=b.max_lr, **kwargs)  # type: ignore[arg-type]
 
     def keras_schedule(self, kind: str = "triangular", *, bounds: Bounds | None = None, **kwargs: Any) -> Any:
         """A Keras ``LearningRateSchedule`` built from this run's bounds (see :meth:`schedule`).

@@ -720,7 +720,7 @@ def _verify(task: Any, result: Any, total_steps: int, device: Any) -> bool:
     tried = ", ".join(f"{format_lr(lr)}: {'diverged' if sc is None else f'{sc:.4g}'}"
                       for lr, sc in zip(v.details["candidates"], v.details["scores"]))
     _say(f"Trial losses (lr: loss) {tried}")
-    _say(f"Verified learning rate: {v.nice:g} ({format_lr(v.lr)}; confidence {v.confidence}; "
+    _say(f"Verified learning rate: {v.nice:g} ({format_lr(v.lr) if v.lr is not None else 'none'}; confidence {v.confidence}; "
          f"{v.details['steps']} steps, {v.details['seconds']:.2f} s)")
     _say(f"  why: {v.reason}")
     result.config["verified"] = {

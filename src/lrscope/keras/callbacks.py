@@ -54,7 +54,7 @@ def _inner(optimizer: Any) -> Any:
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
-class _HyperparameterVariable(keras.Variable):  # type: ignore[misc]
+class _HyperparameterVariable(keras.Variable):
     """A float32 variable standing in for ``momentum``/``beta_1`` while a callback cycles it.
 
     Keras' SGD and RMSprop test ``momentum != 0`` / ``momentum > 0`` in Python inside the step; on a
@@ -79,7 +79,7 @@ class _HyperparameterVariable(keras.Variable):  # type: ignore[misc]
         return super().__gt__(other)
 
 
-class ScheduleCallback(keras.callbacks.Callback):  # type: ignore[misc]
+class ScheduleCallback(keras.callbacks.Callback):
     """Set the optimizer's learning rate from a ``step -> lr`` schedule before every batch (or epoch).
 
     Args:

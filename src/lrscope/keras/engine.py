@@ -67,7 +67,7 @@ class KerasState:
         self.values = [np.array(keras.ops.convert_to_numpy(v.value), copy=True) for v in self.variables]
         self.py_rng = random.getstate()
         self.np_rng = np.random.get_state()
-        self.torch_rng = None
+        self.torch_rng: Any = None
         if _backend() == "torch":
             import torch
 
@@ -88,8 +88,8 @@ class KerasState:
             import torch
 
             torch.set_rng_state(self.torch_rng)
-        for k, val in self.attrs.items():
-            setattr(model, k, val)
+        for k, value in self.attrs.items():
+            setattr(model, k, value)
 
 
 @contextmanager

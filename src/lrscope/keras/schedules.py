@@ -60,7 +60,7 @@ _register = keras.saving.register_keras_serializable(package="lrscope")
 _PI = math.pi
 
 
-class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore[misc]
+class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class: a core schedule (:attr:`core`) evaluated with ``keras.ops``.
 
     Subclasses build :attr:`core` and :attr:`_config` in their constructor and implement

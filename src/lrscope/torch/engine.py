@@ -342,7 +342,7 @@ def range_test(
     backward: Callable[[torch.Tensor], Any] | None = None,
     start_lr: float = 1e-7,
     end_lr: float = 10.0,
-    num_steps: int = DEFAULT_NUM_STEPS,
+    num_steps: int | None = DEFAULT_NUM_STEPS,
     mode: SweepMode = "exp",
     steps_per_lr: int = 1,
     accumulation_steps: int = 1,

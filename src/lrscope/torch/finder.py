@@ -12,7 +12,8 @@ from torch import nn
 
 from lrscope.analysis.types import Suggestion
 from lrscope.result import RangeTestResult
-from lrscope.torch.engine import _is_real, range_test
+from lrscope.sweep.checks import is_real as _is_real
+from lrscope.torch.engine import range_test
 
 __all__ = ["LRFinder"]
 

@@ -103,7 +103,7 @@ class ScheduleLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         return self.get_lr()
 
-    def step(self, epoch: int | None = None) -> None:  # type: ignore[override]
+    def step(self, epoch: int | None = None) -> None:
         """Advance one step (PyTorch's signature; passing ``epoch`` is deprecated upstream too)."""
         if epoch is None:
             super().step()
