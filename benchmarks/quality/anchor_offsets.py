@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from benchmarks.quality.report import _key, evaluate
 from benchmarks.quality.tasks import CONSTANT_TASKS, TASKS
 from benchmarks.quality.train import CACHE, LATTICE, RunCache, ground_truth, regret, tolerance

@@ -18,7 +18,6 @@ import json
 import math
 
 import numpy as np
-
 from benchmarks.quality.report import evaluate
 from benchmarks.quality.score import _verified
 from benchmarks.quality.tasks import CONSTANT_TASKS, TASKS

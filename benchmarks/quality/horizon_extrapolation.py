@@ -18,7 +18,6 @@ import json
 import math
 
 import numpy as np
-
 from benchmarks.quality.report import evaluate
 from benchmarks.quality.score import FAMILY, VERIFIED_DEFAULT, run_trials
 from benchmarks.quality.tasks import CONSTANT_TASKS, FRESH2_TASKS, FRESH3_TASKS, FRESH_TASKS, TASKS
@@ -30,11 +29,10 @@ CENTER = VERIFIED_DEFAULT.split(" ", 1)[1]  # the verified default's centre conf
 
 def trials(task, order: int) -> dict:
     """The verified default's trials with their per-step losses (cached)."""
+    import lrscope.analysis.robust  # noqa: F401  (registers drop)
     from lrscope.analysis import rules
     from lrscope.result import RangeTestResult
     from lrscope.torch.verify import CENTER_MIN_Z
-
-    import lrscope.analysis.robust  # noqa: F401  (registers drop)
 
     res = RangeTestResult.load(CACHE / task.name / f"lrscope_100_o{order}.json")
     lrs, losses = res.curve("loss")

@@ -21,7 +21,6 @@ import sys
 import time
 
 import numpy as np
-
 from benchmarks.quality.report import _key, evaluate
 from benchmarks.quality.score import DEFAULT_FAMILY, SWEEP
 from benchmarks.quality.tasks import CONSTANT_TASKS, ONE_CYCLE_TASKS, TASKS

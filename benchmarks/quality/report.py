@@ -18,14 +18,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from benchmarks.quality.score import (
-    DEFAULT_FAMILY,
-    FAMILY,
-    FLOOR_FAMILY_ALL,
     BATCH_ROW,
     BOUNDS_ROW,
+    DEFAULT_FAMILY,
+    FAMILY,
     FIRST_CROSSING_ROW,
+    FLOOR_FAMILY_ALL,
     NOISE_SHRINK_ROW,
     NOISY_Z_OPTIONS,
     ONE_CYCLE_FAMILY,

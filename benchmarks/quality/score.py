@@ -23,7 +23,6 @@ import json
 import math
 import time
 
-
 from benchmarks.quality import published
 from benchmarks.quality.tasks import Task
 from benchmarks.quality.train import (
@@ -242,9 +241,8 @@ def _trial_row(p, v: dict, sweep_steps: int, sweep_seconds: float, reason: str |
 
 def suggestions_for(task: Task, order: int) -> dict[str, dict]:
     """name -> {"lr", "steps", "seconds", "interval", "confidence"} for one data order."""
-    from lrscope.analysis import rules
-
     import lrscope.analysis.robust  # noqa: F401  (registers drop / one_cycle)
+    from lrscope.analysis import rules
 
     out: dict[str, dict] = {}
     res = _lrscope_result(task, order, SWEEP["num_steps"])

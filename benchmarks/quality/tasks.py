@@ -9,10 +9,10 @@ prefix-identical superset of the one that stopped, and results can be cached on 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -196,7 +196,7 @@ def _load_text():
     return _t(tr[:, :-1], tr[:, 1:], te[:, :-1], te[:, 1:]) + (len(vocab),)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached_data(name: str):
     return TASKS[name].load()[:4]
 

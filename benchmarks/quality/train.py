@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from benchmarks.quality.tasks import Task
 
 torch.set_num_threads(1)

@@ -16,7 +16,6 @@ import json
 import sys
 
 import numpy as np
-
 from benchmarks.quality.report import _key, evaluate
 from benchmarks.quality.tasks import CONSTANT_TASKS, TASKS
 from benchmarks.quality.train import CACHE, RunCache, _atomic_json, ground_truth, lattice_lr, regret, snap, tolerance

@@ -206,7 +206,7 @@ def test_saved_file_has_ordinary_permissions(tmp_path):
 def test_huge_integers_and_deep_nesting_are_file_errors_not_crashes(tmp_path):
     big = tmp_path / "big.json"
     big.write_text(
-        '{"format": "lrscope.range_test", "schema_version": 1, "lrs": [0.1], "losses": [1.0], "steps": [%d]}' % 10**30
+        '{"format": "lrscope.range_test", "schema_version": 1, "lrs": [0.1], "losses": [1.0], "steps": [' + str(10**30) + "]}"
     )
     with pytest.raises(ResultFileError, match="big.json: invalid content"):
         RangeTestResult.load(big)

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lrscope.analysis import rules
-from lrscope.analysis.robust import drop, drop_point, monotone_fall, one_cycle
 from lrscope.analysis.curve import prepare_curve
+from lrscope.analysis.robust import drop, drop_point, monotone_fall, one_cycle
 
 
 def sigmoid_curve(center: float = -3.0, width: float = 0.5, n: int = 121, lo: float = -6, hi: float = 0):

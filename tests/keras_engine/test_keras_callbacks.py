@@ -6,7 +6,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from lrscope import schedules as core  # noqa: E402
-from lrscope.keras import CyclicLR, Cyclic, ExponentialDecayLR, OneCycleLR  # noqa: E402
+from lrscope.keras import Cyclic, CyclicLR, ExponentialDecayLR, OneCycleLR  # noqa: E402
 
 X = np.linspace(-1, 1, 32 * 3, dtype=np.float32).reshape(32, 3)
 Y = X.sum(axis=1, keepdims=True)

@@ -13,6 +13,7 @@ from torch import nn
 
 from lrscope.torch import range_test
 
+
 class XOnly(nn.Module):
     """forward takes ``x``; the batches below call their inputs ``pixels``."""
 

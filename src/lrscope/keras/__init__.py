@@ -10,9 +10,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("lrscope.keras needs Keras 3: pip install 'lrscope[keras]'") from exc
 
+from lrscope.keras.callbacks import CyclicLR, ExponentialDecayLR, OneCycleLR, ScheduleCallback
 from lrscope.keras.engine import preserve_state, range_test
 from lrscope.keras.finder import LRFinder
-from lrscope.keras.callbacks import CyclicLR, ExponentialDecayLR, OneCycleLR, ScheduleCallback
 from lrscope.keras.schedules import (
     SGDR,
     Constant,

@@ -6,11 +6,11 @@ schedule to an ``LRScheduler``.
 """
 
 from lrscope.schedules.base import Schedule
+from lrscope.schedules.compose import Sequence, join, sequence, warmup
 from lrscope.schedules.cosine import SGDR, Cosine
 from lrscope.schedules.cyclic import Cyclic, exp_range, hann, triangular, triangular2, welch
 from lrscope.schedules.decay import Constant, ExponentialDecay, LinearWarmup, StepDecay
 from lrscope.schedules.factory import ScheduleKind, from_bounds
-from lrscope.schedules.compose import Sequence, join, sequence, warmup
 from lrscope.schedules.one_cycle import OneCycle
 from lrscope.schedules.sweeps import ExponentialSweep, LinearSweep, sweep
 
