@@ -122,3 +122,23 @@ def test_a_rank_that_raises_fails_the_others_naming_it(tmp_path: Path, case: str
         assert rep["restored"]
         assert rep["left_behind"] == []  # the disk snapshots are gone
         assert rep["initialized_after"] is False  # the group was aborted: no later collective can hang
+
+
+def test_torchrun_cli_find(tmp_path: Path) -> None:
+    """`torchrun --nproc_per_node=2 -m lrscope find SPEC`: the factory builds the DDP model; rank 0 writes."""
+    out = tmp_path / "out"
+    factory = Path(__file__).with_name("_cli_factory.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "lrscope",
+           "find", f"{factory}:make", "--num-steps", "24", "--out", str(out), "--no-progress"]
+    try:
+        proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=JOIN_TIMEOUT, cwd=tmp_path)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"torchrun did not end within {JOIN_TIMEOUT} s (a hang)")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("lrscope find:") == 1, proc.stdout  # only rank 0 prints
+    assert proc.stdout.count("Suggested learning rate") == 1
+    saved = json.loads((out / "range_test.json").read_text())
+    assert saved["config"]["world_size"] == 2
+    assert saved["config"]["batch_size"] == 64 and saved["config"]["batch_size_per_rank"] == [32, 32]
+    assert len(saved["losses"]) == 24
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folder left beside it

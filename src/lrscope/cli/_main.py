@@ -620,8 +620,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_find(args: argparse.Namespace) -> int:
+    from lrscope.cli._distributed import launched_world_size, run_on_every_rank
     from lrscope.cli._spec import SpecError, load_task
 
+    if launched_world_size() > 1 and not hasattr(args, "distributed_rank"):  # torchrun -m lrscope find
+        return run_on_every_rank(cmd_find, args)
     if args.end_lr <= args.start_lr:
         raise UsageError(f"--end-lr must be greater than --start-lr. Received: --start-lr {args.start_lr:g}, "
                          f"--end-lr {args.end_lr:g}")
@@ -674,6 +677,8 @@ def cmd_find(args: argparse.Namespace) -> int:
     _say(_answer_line(rows))
     _say(_bounds_line(result))
     verified = _verify(task, result, args.verify, device) if args.verify else True
+    if getattr(args, "distributed_rank", 0) != 0:
+        return EXIT_OK if verified else EXIT_FAILED  # under torchrun only rank 0 writes the files
     written = _write_outputs(result, out, title=f"lrscope find: {where}")
     _print_written(out, written, replaced=replaces)
     return EXIT_OK if verified else EXIT_FAILED
