@@ -15,9 +15,9 @@ import lightning.pytorch as pl  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 from lightning.pytorch.callbacks import Callback, EarlyStopping  # noqa: E402
+from tests.integrations._lightning_common import DigitsModule, loaders  # noqa: E402
 
 from lrscope.torch.integrations.lightning import LRScopeFinder  # noqa: E402
-from tests.integrations._lightning_common import DigitsModule, loaders  # noqa: E402
 
 
 class Probe(Callback):

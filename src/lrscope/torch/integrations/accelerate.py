@@ -56,7 +56,7 @@ def _preserve_accelerate_state(accelerator: Any, loaders: Iterable[Any]) -> Iter
         for d, attrs in saved:
             for a, v in attrs.items():
                 setattr(d, a, v)
-        if refs is not None:
+        if refs is not None and gradient_state is not None:
             gradient_state.dataloader_references = refs  # assignment: Accelerate's setter keeps its flags right
         if scaler is not None and scaler_state is not None:
             scaler.load_state_dict(scaler_state)

@@ -31,6 +31,7 @@ Not supported (refused by name): several optimizers, manual optimization.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import logging
 import sys
@@ -38,22 +39,29 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-try:
-    if "pytorch_lightning" in sys.modules and "lightning" not in sys.modules:
-        import pytorch_lightning as pl  # the user's code imports the standalone package: use its Callback
-    else:
-        import lightning.pytorch as pl
-except ImportError:  # pragma: no cover - depends on the environment
-    try:
-        import pytorch_lightning as pl
-    except ImportError as exc:
-        raise ImportError("lrscope.torch.integrations.lightning needs Lightning: pip install 'lrscope[lightning]'") from exc
-
 import torch
 
 from lrscope.result import RangeTestResult
 from lrscope.torch.engine import range_test
 from lrscope.torch.schedulers import ScheduleLR
+
+
+def _import_lightning() -> Any:
+    """``lightning.pytorch``; ``pytorch_lightning`` when the user's code imported only that (its Trainer
+    accepts only its own ``Callback``) or when ``lightning`` is not installed."""
+    names = ["lightning.pytorch", "pytorch_lightning"]
+    if "pytorch_lightning" in sys.modules and "lightning" not in sys.modules:
+        names.reverse()
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    raise ImportError("lrscope.torch.integrations.lightning needs Lightning: pip install 'lrscope[lightning]'")
+
+
+pl: Any = _import_lightning()
+
 
 __all__ = ["LRScopeFinder", "lr_find", "scheduler_config"]
 
@@ -90,13 +98,12 @@ def _single_optimizer(configured: Any) -> torch.optim.Optimizer:
             "the range test needs exactly one optimizer from `configure_optimizers()`. "
             f"Received: {len(found)} optimizer(s) from {type(configured).__name__}"
         )
-    return found[0]
+    opt: torch.optim.Optimizer = found[0]
+    return opt
 
 
 def _lr_attr(module: Any, attr_name: str | None) -> str:
-    from importlib import import_module
-
-    parsing = import_module(f"{pl.__name__}.utilities.parsing")
+    parsing = importlib.import_module(f"{pl.__name__}.utilities.parsing")
     names = (attr_name,) if attr_name else _LR_ATTRS
     for name in names:
         if parsing.lightning_hasattr(module, name):
@@ -108,9 +115,7 @@ def _lr_attr(module: Any, attr_name: str | None) -> str:
 
 
 def _set_attr(module: Any, name: str, value: float) -> None:
-    from importlib import import_module
-
-    import_module(f"{pl.__name__}.utilities.parsing").lightning_setattr(module, name, value)
+    importlib.import_module(f"{pl.__name__}.utilities.parsing").lightning_setattr(module, name, value)
 
 
 @contextlib.contextmanager
@@ -168,7 +173,7 @@ def _check_module(module: Any) -> None:
 def _apply(result: RangeTestResult, module: Any, *, method: str | None, attr_name: str | None, update_attr: bool) -> float | None:
     suggestion = result.suggest(method) if method else result.suggest()
     result.config["integration"] = "lightning"
-    if not suggestion.found:
+    if not suggestion.found or suggestion.lr is None:
         log.info("lrscope: no LR suggested (%s); the module's LR is unchanged", suggestion.reason)
         return None
     if update_attr:
@@ -250,7 +255,7 @@ def _overrides(obj: Any, name: str) -> bool:
 # ----------------------------------------------------------------------------- the callback
 
 
-class LRScopeFinder(pl.Callback):  # type: ignore[misc,name-defined]
+class LRScopeFinder(pl.Callback):  # type: ignore[misc]
     """Run lrscope's range test at ``on_fit_start`` and train with the suggested LR.
 
     Works under any single-optimizer, automatic-optimization module and the Trainer's own strategy

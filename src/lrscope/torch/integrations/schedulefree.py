@@ -37,12 +37,9 @@ __all__ = ["eval_mode", "is_schedule_free", "schedule_free_notes"]
 def is_schedule_free(optimizer: Any) -> bool:
     """True for an optimizer with callable ``train``/``eval`` and ``train_mode`` in every param group."""
     groups = getattr(optimizer, "param_groups", None)
-    return (
-        callable(getattr(optimizer, "train", None))
-        and callable(getattr(optimizer, "eval", None))
-        and bool(groups)
-        and all(isinstance(g, dict) and "train_mode" in g for g in groups)
-    )
+    if not groups or not callable(getattr(optimizer, "train", None)) or not callable(getattr(optimizer, "eval", None)):
+        return False
+    return all(isinstance(g, dict) and "train_mode" in g for g in groups)
 
 
 @contextlib.contextmanager
