@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 #: runs on this process: every rank counts the same sequence, so a run's keys in the store match
 _runs = itertools.count()
+_CPU = torch.device("cpu")
 #: the longest exception text written to the store
 _MAX_FAULT_TEXT = 2000
 
@@ -118,7 +119,7 @@ def all_means(pairs: Sequence[torch.Tensor], group: Any) -> np.ndarray:
     return out
 
 
-def any_rank(flags: Sequence[Any], group: Any, device: torch.device = torch.device("cpu")) -> np.ndarray:
+def any_rank(flags: Sequence[Any], group: Any, device: torch.device = _CPU) -> np.ndarray:
     """Element-wise 'true on any rank' of boolean scalars (a ``MAX`` all-reduce), as float64 0/1."""
     t = torch.stack([torch.as_tensor(f) for f in flags]).to(comm_device(group, device), torch.float64)
     dist.all_reduce(t, op=dist.ReduceOp.MAX, group=group)
@@ -126,14 +127,14 @@ def any_rank(flags: Sequence[Any], group: Any, device: torch.device = torch.devi
     return out
 
 
-def min_over_ranks(value: int, group: Any, device: torch.device = torch.device("cpu")) -> int:
+def min_over_ranks(value: int, group: Any, device: torch.device = _CPU) -> int:
     """The smallest of every rank's ``value`` (a ``MIN`` all-reduce)."""
     t = torch.tensor([value], dtype=torch.int64, device=comm_device(group, device))
     dist.all_reduce(t, op=dist.ReduceOp.MIN, group=group)
     return int(t.item())
 
 
-def gather_rows(row: Sequence[float], group: Any, device: torch.device = torch.device("cpu")) -> list[list[float]]:
+def gather_rows(row: Sequence[float], group: Any, device: torch.device = _CPU) -> list[list[float]]:
     """Every rank's ``row`` (same length everywhere), in rank order (an all-gather)."""
     dev = comm_device(group, device)
     t = torch.tensor(list(row), dtype=torch.float64, device=dev)
@@ -277,7 +278,8 @@ class DistributedEngine(TorchEngine):
     def evaluate(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         filler, self.filler = self.filler, False  # the validation batches are real ones
         try:
-            return self._guard(super().evaluate)
+            out: tuple[torch.Tensor, torch.Tensor | None] = self._guard(super().evaluate)
+            return out
         finally:
             self.filler = filler
 
