@@ -244,3 +244,29 @@ def test_result_keras_schedule_equals_the_core_schedule_and_trains():
     m.compile(keras.optimizers.SGD(ks, momentum=0.9), CE)
     m.fit(x, y, batch_size=32, epochs=1, verbose=0)
     assert int(keras.ops.convert_to_numpy(m.optimizer.iterations)) == 20
+
+
+def test_the_users_next_fit_equals_a_twins_that_never_ran_the_test():
+    # restores weights, optimizer and metric state, RNGs and the compiled train function: training on
+    # afterwards is bit-identical to a twin's (shuffled fit, dropout, BatchNorm)
+    x, y = digits(640)
+
+    def build():
+        keras.utils.set_random_seed(5)
+        m = keras.Sequential([
+            keras.Input((8, 8, 1)), keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.BatchNormalization(),
+            keras.layers.Flatten(), keras.layers.Dropout(0.3), keras.layers.Dense(10),
+        ])  # fmt: skip
+        m.compile(keras.optimizers.Adam(1e-3), CE, metrics=["accuracy"])
+        m.fit(x[:128], y[:128], batch_size=32, epochs=1, verbose=0)  # compiled and trained a little
+        return m
+
+    m = build()
+    twin = build()
+    lk.range_test(m, x, y, batch_size=32, num_steps=30, end_lr=1.0, metric="accuracy", progress=False)
+    keras.utils.set_random_seed(9)
+    h1 = m.fit(x, y, batch_size=32, epochs=2, verbose=0).history
+    keras.utils.set_random_seed(9)
+    h2 = twin.fit(x, y, batch_size=32, epochs=2, verbose=0).history
+    assert h1 == h2
+    assert same(state(m).values, state(twin).values)
