@@ -30,14 +30,16 @@ import _common as C  # noqa: E402
 DOCS_IMG = C.HERE.parents[1] / "docs" / "img"
 
 
-def vgg(seed: int) -> Any:
+def vgg(seed: int, bn: bool = False) -> Any:
     import torch
     from torch import nn
 
     torch.manual_seed(seed)
 
     def block(cin: int, cout: int) -> list[Any]:
-        return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        norm = (lambda c: [nn.BatchNorm2d(c)]) if bn else (lambda c: [])
+        return [nn.Conv2d(cin, cout, 3, padding=1), *norm(cout), nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, padding=1), *norm(cout), nn.ReLU(), nn.MaxPool2d(2)]
 
     return nn.Sequential(*block(1, 16), *block(16, 32), *block(32, 64), nn.Flatten(),
                          nn.Linear(64 * 3 * 3, 256), nn.ReLU(), nn.Linear(256, 10))
@@ -56,7 +58,7 @@ def worker(kind: str, a: argparse.Namespace) -> dict[str, Any]:
     x = ((x - 0.2860) / 0.3530).astype(np.float32)[:, None]  # Fashion-MNIST's mean and sd
     data = C.batches(x, y, a.batch_size, 0)
     del x
-    model = vgg(0)
+    model = vgg(0, a.bn)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rss0 = C.peak_rss_mb()
     t0 = time.perf_counter()
@@ -98,12 +100,13 @@ def _takes_two() -> bool:
 def measure(kind: str, rep: int, a: argparse.Namespace, tag: str) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         cmd = [sys.executable, __file__, "--worker", kind, "--steps", str(a.steps), "--batch-size", str(a.batch_size)]
+        cmd += ["--bn"] if a.bn else []
         if kind == "range_test" and rep == 0:
-            cmd += ["--save", str(C.OUT / ("quick" if a.quick else "") / "exp4_range_test.json")]
+            cmd += ["--save", str(C.OUT / ("quick" if a.quick else "") / f"{a.name}_range_test.json")]
         p = subprocess.run(cmd, capture_output=True, text=True, check=True)
         return json.loads(p.stdout.strip().splitlines()[-1])
 
-    return C.cached(tag, f"{kind}_steps{a.steps}_b{a.batch_size}_r{rep}", run, fresh=a.fresh or a.quick)
+    return C.cached(tag, f"{kind}_steps{a.steps}_b{a.batch_size}{'_bn' if a.bn else ''}_r{rep}", run, fresh=a.fresh or a.quick)
 
 
 def where(res: Any) -> dict[str, Any]:
@@ -135,12 +138,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--fresh", action="store_true")
+    p.add_argument("--bn", action="store_true", help="BatchNorm after every conv (VGG16-BN style)")
+    p.add_argument("--name", default=None, help="output name (default exp4, or exp4_bn with --bn)")
     p.add_argument("--worker", choices=["range_test", "plain"], help=argparse.SUPPRESS)
     p.add_argument("--save", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.worker:
         print(json.dumps(worker(a.worker, a)))
         return {}
+    a.name = a.name or ("exp4_bn" if a.bn else "exp4")
     if a.quick:
         a.repeats, a.steps, a.batch_size = 1, 20, 16
     tag = "exp4_quick" if a.quick else "exp4"
@@ -151,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows[kind].append(measure(kind, rep, a, tag))
     from lrscope.result import RangeTestResult
 
-    rt_path = C.OUT / ("quick" if a.quick else "") / "exp4_range_test.json"
+    rt_path = C.OUT / ("quick" if a.quick else "") / f"{a.name}_range_test.json"
     res = RangeTestResult.load(rt_path)
     w = where(res)
     t_rt = [r["seconds"] for r in rows["range_test"]]
@@ -165,14 +171,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "range_test_rss_growth_mb": mem_rt, "plain_rss_growth_mb": mem_pl,
             "snapshot_mb": rows["range_test"][0].get("snapshot_mb"), "params": rows["plain"][0]["params"],
             "points": rows["range_test"][0]["points"], "stop_reason": rows["range_test"][0]["stop_reason"]}
-    result = {"experiment": "exp4 range test on a VGG-style net", "data": "fashion-mnist (or digits if absent)",
+    result = {"experiment": "exp4 range test on a VGG-style net" + (" with BatchNorm" if a.bn else ""), "bn": a.bn, "data": "fashion-mnist (or digits if absent)",
               "args": vars(a), "machine": C.machine(), "cost": cost, "suggestions": w,
               "reported": "VGG16, CIFAR-100, 1e-7 -> 10 over 100 iterations, plot saved (no numbers reported)",
               "wall_seconds_this_run": time.perf_counter() - t0}
-    out = C.OUT / ("quick" if a.quick else "") / "exp4.json"
+    out = C.OUT / ("quick" if a.quick else "") / f"{a.name}.json"
     C.write_json(out, result)
-    img = (C.OUT / "quick" if a.quick else DOCS_IMG) / "exp4_vgg_range_test.png"
-    plot(res, w, img, cost)
+    img = (C.OUT / "quick" if a.quick else DOCS_IMG) / f"{a.name}_vgg_range_test.png"
+    plot(res, w, img, cost, a.bn)
     print(f"range test {np.median(t_rt):.1f} s vs plain {np.median(t_pl):.1f} s (x{cost['time_ratio_median']:.2f}); "
           f"peak RSS {np.median(cost['range_test_peak_rss_mb']):.0f} vs {np.median(cost['plain_peak_rss_mb']):.0f} MB")
     for k, v in w["rules"].items():
@@ -182,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return result
 
 
-def plot(res: Any, w: dict[str, Any], path: Path, cost: dict[str, Any]) -> None:
+def plot(res: Any, w: dict[str, Any], path: Path, cost: dict[str, Any], bn: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -190,7 +196,7 @@ def plot(res: Any, w: dict[str, Any], path: Path, cost: dict[str, Any]) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 4.6))
     res.plot(ax=ax)
-    ax.set_title(f"VGG-style net ({cost['params']/1e3:.0f}k params), Fashion-MNIST, SGD m=0.9, 1e-7 -> 10 in "
+    ax.set_title(f"VGG-style net{' with BatchNorm' if bn else ''} ({cost['params']/1e3:.0f}k params), Fashion-MNIST, SGD m=0.9, 1e-7 -> 10 in "
                  f"{cost['points']} steps", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
