@@ -279,12 +279,12 @@ def _plot_range_tests(name: str, seeds: int) -> None:
 
     from lrscope.result import RangeTestResult
 
-    fig, axes = plt.subplots(1, seeds, figsize=(4.2 * seeds, 3.4), squeeze=False)
+    fig, axes = plt.subplots(seeds, 1, figsize=(8, 4.2 * seeds), squeeze=False)
     for s in range(seeds):
         path = C.CACHE / name / f"range_test_seed{s}.json"
         if path.is_file():
-            RangeTestResult.load(path).plot(ax=axes[0, s])
-            axes[0, s].set_title(f"seed {s}", fontsize=9)
+            RangeTestResult.load(path).plot(ax=axes[s, 0], methods=["drop", "valley", "minimum", "steepest"], show_candidates=False)
+            axes[s, 0].set_title(f"{name}: validation-loss range test, seed {s}", fontsize=9)
     fig.tight_layout()
     fig.savefig(DOCS_IMG / f"{name}_range_tests.png", dpi=100)
     plt.close(fig)
