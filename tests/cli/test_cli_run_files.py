@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -247,5 +248,6 @@ def test_ctrl_c_during_the_swap_is_held_until_the_renames_are_done():
     done = []
     with pytest.raises(KeyboardInterrupt), _sigint_held():
         os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)  # a signal may land on another thread first: let the main thread's handler run
         done.append("the swap went on")
     assert done and signal.getsignal(signal.SIGINT) is signal.default_int_handler
