@@ -133,7 +133,7 @@ def run_grid(task: PopulationTask, runs: Runs) -> dict[int, dict[str, Any]]:
     while k >= lo:
         res[k] = _point(task, runs, k)
         best = res[_best_k(task, res)]["metric"]
-        far = regret(task, res[k]["metric"], best) > 0.25 and k < _best_k(task, res)
+        far = best != 0 and math.isfinite(best) and k < _best_k(task, res) and regret(task, res[k]["metric"], best) > 0.25
         worse = worse + 1 if far else 0
         if worse >= 2:
             break
@@ -215,7 +215,11 @@ def main() -> None:
         if i % sm != si:
             continue
         t0 = time.perf_counter()
-        p = run_task(i)
+        try:
+            p = run_task(i)
+        except Exception as e:  # a broken task is reported and skipped, never silently dropped
+            print(f"p{i:04d} FAILED: {type(e).__name__}: {e}", flush=True)
+            continue
         print(f"{p.name} {time.perf_counter() - t0:.1f}s", flush=True)
 
 

@@ -214,17 +214,48 @@ class RangeTestResult:
         which = "the validation loss" if self.loss_source(source) == "val_loss" else "the training loss"
         return self._no_points_reason(which)
 
-    def suggest(self, method: str | None = None, *, source: Source = "auto", **options: Any) -> Suggestion:
+    def suggest(
+        self,
+        method: str | None = None,
+        *,
+        source: Source = "auto",
+        budget: int | None = None,
+        schedule: str | None = None,
+        optimizer: str | None = None,
+        batch_size: int | None = None,
+        **options: Any,
+    ) -> Suggestion:
         """One suggestion by a named rule (default: the library's evidence-based default).
 
         Args:
-            method: a rule name from :func:`lrscope.analysis.available_rules`; None for the default.
+            method: a rule name from :func:`lrscope.analysis.available_rules`; None for the default;
+                ``"reader"`` for the learned reader (:mod:`lrscope.analysis.reader`, opt-in).
             source: which curve to read (see :meth:`curve`).
+            budget: planned training steps; schedule: ``"constant"``, ``"one_cycle"`` or
+                ``"cosine_warmup"``; optimizer: its name (``"adamw"``, ``"sgd_momentum"`` ...);
+                batch_size: the training batch. The run's settings, read by the learned reader only;
+                ``optimizer`` and ``batch_size`` are taken from the record (``config``) when not given.
+                With none of them (and no ``method="reader"``) the answer is the default rule's,
+                exactly. With some, the default path uses the reader only where it passed its
+                held-out stop rule (``docs/population.md``); otherwise it returns the default rule's
+                answer and says so.
             **options: passed to the rule.
 
         Returns:
             A :class:`~lrscope.Suggestion` (``.found`` is False with a reason when the curve says nothing).
+
+        Raises:
+            ValueError: for settings given with a rule that does not read them, or bad settings.
         """
+        settings = {"budget": budget, "schedule": schedule, "optimizer": optimizer, "batch_size": batch_size}
+        given = any(v is not None for v in settings.values())
+        if method == "reader" or (method is None and given):
+            return self._suggest_reader(method, source, settings, options)
+        if given:
+            raise ValueError(
+                "Arguments `budget`, `schedule`, `optimizer` and `batch_size` are read by the learned reader only "
+                f"(method=None or method='reader'). Received: method={method!r}"
+            )
         name = method or _rules.DEFAULT_METHOD
         lrs, losses = self.curve(source)
         empty = self._no_points(source)
@@ -233,6 +264,36 @@ class RangeTestResult:
                 return _rules.suggest(lrs, losses, name)  # raises, naming the known rules
             return Suggestion.abstain(name, empty)
         return _rules.suggest(lrs, losses, name, sweep=self.sweep, **options)
+
+    def _suggest_reader(self, method: str | None, source: Source, settings: dict[str, Any], options: dict[str, Any]) -> Suggestion:
+        from dataclasses import replace
+
+        from lrscope.analysis import reader as _reader
+
+        if options:
+            raise ValueError(f"The learned reader takes no rule options. Received: {', '.join(sorted(options))}")
+        filled = []
+        for key in ("optimizer", "batch_size"):
+            recorded = self.config.get(key)
+            if settings[key] is None and recorded is not None:
+                if key == "optimizer":
+                    try:
+                        _reader.normalise_optimizer(str(recorded))
+                    except ValueError:
+                        continue
+                settings[key] = recorded if key == "optimizer" else int(recorded)
+                filled.append(key)
+        model = _reader.load_reader()
+        if method is None and not model.passed_stop_rule:
+            base = self.suggest(source=source)
+            note = ("; the run's settings were not used: the learned reader did not pass its held-out stop rule "
+                    "(docs/population.md), so this is the default rule's reading (method='reader' gives the reader's)")
+            return replace(base, reason=base.reason + note)
+        lrs, losses = self.curve(source)
+        empty = self._no_points(source)
+        if empty is not None:
+            return Suggestion.abstain("reader", empty)
+        return _reader.read(lrs, losses, sweep=self.sweep, filled=tuple(filled), reader=model, **settings)
 
     def suggestions(self, *, source: Source = "auto") -> dict[str, Suggestion]:
         """Every registered rule's suggestion, by name."""

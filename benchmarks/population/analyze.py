@@ -1,0 +1,280 @@
+"""Fit the learned reader on the population and judge it (issue 14). No training: reads results/ only.
+
+    python -m benchmarks.population.analyze            # tables (markdown) to stdout
+    python -m benchmarks.population.analyze --write    # ... and src/lrscope/analysis/reader.json
+
+A *cell* is one (task, data order): one range test, read by every rule. A suggestion is snapped to
+the 1/8-decade lattice and judged against the task's trained grid points *without training at it*:
+its metric is interpolated linearly in log LR between the nearest trained points on either side
+(the nearer one's when either diverged; the end point's beyond the grid). In band = within the
+quality benchmark's tolerance of the grid's best (1 % accuracy, 2 % loss); regret = the relative
+shortfall. An abstention falls back to the conventional LR (SGD 0.01, Adam 1e-3), as a user would.
+
+Every choice (the ridge penalty) is made by leave-one-family-out on the tasks outside the declared
+hold-out (``holdout.py``): a fold leaves out every task sharing one data set or one model family.
+The held-out tasks are read once, by the final model, for the stop rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from benchmarks.population.families import DEFAULT_LR
+from benchmarks.population.holdout import HOLDOUT_DATA, HOLDOUT_MODELS
+from benchmarks.quality import published
+from benchmarks.quality.train import LATTICE, lattice_lr
+
+from lrscope.analysis import reader as rd
+from lrscope.result import RangeTestResult
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+READER_JSON = HERE.parents[1] / "src" / "lrscope" / "analysis" / "reader.json"
+ALPHAS = (0.3, 3.0, 30.0, 300.0)
+#: the held-out evaluation is judged only with at least this many tasks and cells (else: too small)
+MIN_HELD_TASKS, MIN_HELD_CELLS = 15, 45
+RULES = ("reader", "lrscope drop", "lrscope one_cycle", "fastai valley (reimpl.)", "fastai steep (reimpl.)",
+         "fastai slide (reimpl.)", "fastai minimum/10 (reimpl.)", "torch-lr-finder steepest (reimpl.)",
+         "Lightning (reimpl., earlier 2.x rule)", "no finder (conventional LR)")
+
+
+def _f(v: Any) -> float:
+    return float(v)  # "inf" / "nan" strings included
+
+
+def load() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(RESULTS.glob("p*.json"))]
+
+
+def judge(task: dict[str, Any], lr: float) -> tuple[float, bool]:
+    """(regret, in band) of training at ``lr`` on the task, interpolated from its trained points."""
+    spec = task["spec"]
+    hib = spec["metric"] == "accuracy"
+    tol = 0.01 if hib else 0.02
+    pts = sorted((int(k), _f(v["metric"])) for k, v in task["grid"].items())
+    best = _f(task["best_metric"])
+    k = round(LATTICE * math.log10(lr))
+    lower = [p for p in pts if p[0] <= k]
+    upper = [p for p in pts if p[0] >= k]
+    if not lower:
+        m = upper[0][1]
+    elif not upper:
+        m = lower[-1][1]
+    else:
+        (k0, m0), (k1, m1) = lower[-1], upper[0]
+        if k0 == k1:
+            m = m0
+        elif math.isfinite(m0) and math.isfinite(m1):
+            m = m0 + (m1 - m0) * (k - k0) / (k1 - k0)
+        else:
+            m = m0 if k - k0 < k1 - k else m1 if k1 - k < k - k0 else (m0 if not math.isfinite(m0) else m1)
+    if not math.isfinite(m) or (hib and m == 0.0):
+        return math.inf, False
+    r = max(0.0, (best - m) / abs(best) if hib else (m - best) / abs(best))
+    return r, r <= tol
+
+
+def cells(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (task, data order): features, target, every published rule's LR."""
+    out = []
+    for t in tasks:
+        spec = t["spec"]
+        settings = rd.settings_features(budget=spec["budget"], schedule=spec["schedule"], optimizer=spec["optimizer"],
+                                        batch_size=spec["batch_size"])
+        best_lr = lattice_lr(int(t["best_k"]))
+        for o, sw in enumerate(t["sweeps"]):
+            res = RangeTestResult.from_dict({**sw, "steps": None, "val_losses": None, "metrics": {}})
+            lrs, losses = res.lrs, res.losses
+            base, feats = rd.curve_features(lrs, losses, sweep=res.sweep)
+            raw = {"lrs": [float(v) for v in lrs], "losses": [float(v) for v in losses]}
+            lrs_by: dict[str, float | None] = {
+                "lrscope drop": base.lr,
+                "lrscope one_cycle": res.suggest("one_cycle").lr,
+                **published.fastai_all(raw),
+                "torch-lr-finder steepest (reimpl.)": published.tlf_steepest_reimpl(raw),
+                "Lightning (reimpl., earlier 2.x rule)": published.lightning_suggestion(raw)[0],
+                "no finder (conventional LR)": DEFAULT_LR[spec["optimizer"]],
+            }
+            out.append({"task": spec["id"], "order": o, "data": spec["data"], "model": spec["model"],
+                        "optimizer": spec["optimizer"], "schedule": spec["schedule"], "held_out": spec["held_out"],
+                        "features": {**feats, **settings}, "found": base.found,
+                        "y": math.log10(best_lr / base.lr) if base.lr else None, "lrs": lrs_by,
+                        "sweep_range": (float(lrs[0]), float(lrs[-1])), "t": t})
+    return out
+
+
+def names_of(rows: list[dict[str, Any]]) -> list[str]:
+    keys: set[str] = set()
+    for r in rows:
+        keys |= set(r["features"])
+    return sorted(keys)
+
+
+def fit(rows: list[dict[str, Any]], alpha: float, names: list[str]) -> dict[str, Any]:
+    rows = [r for r in rows if r["found"]]
+    X = np.array([[r["features"].get(n, 0.0) for n in names] for r in rows])
+    y = np.array([r["y"] for r in rows])
+    mu, sd = X.mean(0), X.std(0)
+    sd[sd < 1e-9] = 1.0
+    Z = (X - mu) / sd
+    b0 = float(y.mean())
+    coef = np.linalg.solve(Z.T @ Z + alpha * np.eye(len(names)), Z.T @ (y - b0))
+    return {"names": names, "mean": mu.tolist(), "scale": sd.tolist(), "coef": coef.tolist(), "intercept": b0}
+
+
+def reader_lr(model: rd.Reader, r: dict[str, Any]) -> float | None:
+    if not r["found"]:
+        return None
+    lo, hi = r["sweep_range"]
+    lr0 = r["lrs"]["lrscope drop"]
+    return float(min(hi, max(lo, lr0 * 10 ** model.offset(r["features"]))))
+
+
+def _model(d: dict[str, Any]) -> rd.Reader:
+    return rd.Reader.from_dict({**d, "interval": (0.0, 0.0), "passed_stop_rule": False})
+
+
+def lofo(rows: list[dict[str, Any]], alpha: float) -> tuple[dict[tuple[str, int], float | None], list[float]]:
+    """Leave-one-family-out: each row predicted by a model fitted without its data set's tasks, and
+    again without its model family's; a row takes the fold of whichever family is left out (both folds'
+    predictions are scored: a row appears once per family it belongs to)."""
+    names = names_of(rows)
+    fams = sorted({("data", r["data"]) for r in rows} | {("model", r["model"]) for r in rows})
+    pred: dict[tuple[str, int], float | None] = {}
+    resid: list[float] = []
+    for kind, f in fams:
+        test = [r for r in rows if r[kind] == f]
+        train = [r for r in rows if r["data"] != f and r["model"] != f]
+        if not train or not any(r["found"] for r in train):
+            continue
+        m = _model(fit(train, alpha, names))
+        for r in test:
+            key = (r["task"], r["order"]) if kind == "data" else (r["task"] + "#m", r["order"])
+            pred[key] = reader_lr(m, r)
+            if r["found"]:
+                resid.append(r["y"] - m.offset(r["features"]))
+    return pred, resid
+
+
+def in_band(r: dict[str, Any], regret: float) -> bool:
+    return regret <= (0.01 if r["t"]["spec"]["metric"] == "accuracy" else 0.02)
+
+
+def table(rows: list[dict[str, Any]], reader_lrs: dict[tuple[str, int], float | None] | None, title: str, lofo_mode: bool = False) -> tuple[str, dict[str, Any]]:
+    lines = [f"**{title}**", "", "| rule | cells | in band | median regret | 90th pct regret | worst regret |", "|---|---|---|---|---|---|"]
+    stats: dict[str, Any] = {}
+    for n in RULES:
+        ins, regs = [], []
+        for r in rows:
+            keys = [(r["task"], r["order"])] + ([(r["task"] + "#m", r["order"])] if lofo_mode else [])
+            if n == "reader":
+                if reader_lrs is None:
+                    continue
+                lrs = [reader_lrs[k] for k in keys if k in reader_lrs]
+            else:
+                lrs = [r["lrs"][n]] * (sum(k in reader_lrs for k in keys) if (lofo_mode and reader_lrs) else 1)
+            for lr in lrs:
+                reg = judge(r["t"], lr if lr else DEFAULT_LR[r["optimizer"]])[0]
+                regs.append(reg)
+                ins.append(in_band(r, reg))
+        if not regs:
+            continue
+        a = np.array(regs)
+        fin = a[np.isfinite(a)]
+
+        def q(p: float, a: np.ndarray = a) -> str:
+            v = float(np.percentile(a, p))
+            return f"{v:.3f}" if math.isfinite(v) else "diverged"
+
+        worst = "diverged" if not np.all(np.isfinite(a)) else f"{fin.max():.3f}"
+        lines.append(f"| {n} | {len(regs)} | {sum(ins)} ({100 * sum(ins) / len(regs):.0f} %) | {q(50)} | {q(90)} | {worst} |")
+        stats[n] = {"n": len(regs), "in_band": sum(ins), "worst": float(a.max()), "regrets": regs}
+    return "\n".join(lines), stats
+
+
+def baselines_table(tasks: list[dict[str, Any]], title: str) -> str:
+    lines = [f"**{title}**", "", "| optimizer on package defaults, no sweep | tasks | in band | median regret | worst regret |",
+             "|---|---|---|---|---|"]
+    for name, label in (("prodigy", "Prodigy (prodigyopt 1.1.2, lr=1)"), ("schedulefree", "Schedule-Free AdamW (lr=0.0025, 5 % warm-up)")):
+        regs, ins = [], []
+        for t in tasks:
+            hib = t["spec"]["metric"] == "accuracy"
+            best, m = _f(t["best_metric"]), _f(t["baselines"][name]["metric"])
+            reg = math.inf if not math.isfinite(m) else max(0.0, (best - m) / abs(best) if hib else (m - best) / abs(best))
+            regs.append(reg)
+            ins.append(reg <= (0.01 if hib else 0.02))
+        if regs:
+            a = np.array(regs)
+            lines.append(f"| {label} | {len(regs)} | {sum(ins)} ({100 * sum(ins) / len(regs):.0f} %) | "
+                         f"{np.median(a):.3f} | {'diverged' if not np.all(np.isfinite(a)) else f'{a.max():.3f}'} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--write", action="store_true", help="write src/lrscope/analysis/reader.json")
+    a = ap.parse_args()
+    tasks = load()
+    rows = cells(tasks)
+    dev = [r for r in rows if not r["held_out"]]
+    held = [r for r in rows if r["held_out"]]
+    n_dev_tasks, n_held_tasks = len({r["task"] for r in dev}), len({r["task"] for r in held})
+    print(f"population: {len(tasks)} tasks, {len(rows)} cells; development {n_dev_tasks} tasks / {len(dev)} cells; "
+          f"held out ({', '.join(HOLDOUT_DATA + HOLDOUT_MODELS)}) {n_held_tasks} tasks / {len(held)} cells\n")
+    for key in ("data", "model", "optimizer", "schedule"):
+        counts: dict[str, int] = {}
+        for t in tasks:
+            counts[t["spec"][key]] = counts.get(t["spec"][key], 0) + 1
+        print(f"- {key}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print()
+    # the one choice: the ridge penalty, by leave-one-family-out in-band count
+    best_alpha, best_in, best_pred, best_resid = ALPHAS[0], -1, {}, []
+    for alpha in ALPHAS:
+        pred, resid = lofo(dev, alpha)
+        _, st = table(dev, pred, "", lofo_mode=True)
+        n_in = st.get("reader", {}).get("in_band", 0)
+        print(f"alpha={alpha:g}: leave-one-family-out reader in band {n_in}/{st.get('reader', {}).get('n', 0)}")
+        if n_in > best_in:
+            best_alpha, best_in, best_pred, best_resid = alpha, n_in, pred, resid
+    print()
+    text, _ = table(dev, best_pred, f"Leave-one-family-out, development families (alpha={best_alpha:g}; each cell scored once per family it belongs to)", lofo_mode=True)
+    print(text + "\n")
+    q_lo, q_hi = (np.percentile(best_resid, [10, 90]).tolist() if best_resid else [0.0, 0.0])
+    final = fit(dev, best_alpha, names_of(dev))
+    model = _model(final)
+    held_pred = {(r["task"], r["order"]): reader_lr(model, r) for r in held}
+    text, st = table(held, held_pred, "Held-out families (read once, by the final model)")
+    print(text + "\n")
+    judged = n_held_tasks >= MIN_HELD_TASKS and len(held) >= MIN_HELD_CELLS
+    passed = False
+    if "reader" in st and "lrscope drop" in st:
+        rr, dd = st["reader"], st["lrscope drop"]
+        c1 = rr["in_band"] >= 0.7 * rr["n"]
+        c2 = rr["in_band"] - dd["in_band"] >= 0.10 * rr["n"]
+        c3 = rr["worst"] <= dd["worst"]
+        passed = judged and c1 and c2 and c3
+        print(f"stop rule on the held-out families: in band >= 70 %: {c1}; >= 10 points above drop: {c2}; "
+              f"worst regret no worse than drop's: {c3}; enough to judge ({n_held_tasks} >= {MIN_HELD_TASKS} tasks, "
+              f"{len(held)} >= {MIN_HELD_CELLS} cells): {judged} -> {'PASSED' if passed else 'NOT PASSED'}\n")
+    print(baselines_table([t for t in tasks if not t["spec"]["held_out"]], "Development tasks: optimizers without a finder") + "\n")
+    print(baselines_table([t for t in tasks if t["spec"]["held_out"]], "Held-out tasks: optimizers without a finder") + "\n")
+    print("coefficients (decades per standard deviation of the feature):")
+    for n, c in sorted(zip(final["names"], final["coef"]), key=lambda p: -abs(p[1])):
+        print(f"  {n:22s} {c:+.3f}")
+    print(f"  intercept {final['intercept']:+.3f}; interval (10th, 90th pct of LOFO errors): {q_lo:+.2f}, {q_hi:+.2f} decades")
+    if a.write:
+        out = {**final, "interval": [q_lo, q_hi], "passed_stop_rule": bool(passed),
+               "meta": {"alpha": best_alpha, "tasks": len(tasks), "development_tasks": n_dev_tasks, "held_out_tasks": n_held_tasks,
+                        "held_out_cells": len(held), "judged": judged,
+                        "target": "log10(best grid LR / drop's LR)", "source": "benchmarks/population (issue 14)"}}
+        READER_JSON.write_text(json.dumps(out, indent=1) + "\n")
+        print(f"wrote {READER_JSON}")
+
+
+if __name__ == "__main__":
+    main()
