@@ -197,21 +197,31 @@ def table(rows: list[dict[str, Any]], reader_lrs: dict[tuple[str, int], float | 
     return "\n".join(lines), stats
 
 
-def baselines_table(tasks: list[dict[str, Any]], title: str) -> str:
-    lines = [f"**{title}**", "", "| optimizer on package defaults, no sweep | tasks | in band | median regret | worst regret |",
-             "|---|---|---|---|---|"]
+def baselines_table(tasks: list[dict[str, Any]], title: str, rows: list[dict[str, Any]]) -> str:
+    """Prodigy and Schedule-Free per task (mean of the grid's seeds), and how often the task's own
+    optimizer at ``drop``'s LR (its median regret over the data orders) does better or worse."""
+    drop_reg: dict[str, float] = {}
+    for t in tasks:
+        regs = [judge(t, r["lrs"]["lrscope drop"] or DEFAULT_LR[r["optimizer"]])[0] for r in rows if r["task"] == t["spec"]["id"]]
+        drop_reg[t["spec"]["id"]] = float(np.median(regs)) if regs else math.inf
+    lines = [f"**{title}**", "", "| optimizer on package defaults, no sweep | tasks | in band | median regret | worst regret "
+             "| own optimizer at drop's LR better / worse / tie |", "|---|---|---|---|---|---|"]
     for name, label in (("prodigy", "Prodigy (prodigyopt 1.1.2, lr=1)"), ("schedulefree", "Schedule-Free AdamW (lr=0.0025, 5 % warm-up)")):
-        regs, ins = [], []
+        regs, ins, wins = [], [], [0, 0, 0]
         for t in tasks:
             hib = t["spec"]["metric"] == "accuracy"
             best, m = _f(t["best_metric"]), _f(t["baselines"][name]["metric"])
             reg = math.inf if not math.isfinite(m) else max(0.0, (best - m) / abs(best) if hib else (m - best) / abs(best))
             regs.append(reg)
             ins.append(reg <= (0.01 if hib else 0.02))
+            d = drop_reg[t["spec"]["id"]]
+            tol = 0.01 if hib else 0.02
+            wins[0 if d + tol / 2 < reg else 1 if reg + tol / 2 < d else 2] += 1
         if regs:
             a = np.array(regs)
             lines.append(f"| {label} | {len(regs)} | {sum(ins)} ({100 * sum(ins) / len(regs):.0f} %) | "
-                         f"{np.median(a):.3f} | {'diverged' if not np.all(np.isfinite(a)) else f'{a.max():.3f}'} |")
+                         f"{np.median(a):.3f} | {'diverged' if not np.all(np.isfinite(a)) else f'{a.max():.3f}'} | "
+                         f"{wins[0]} / {wins[1]} / {wins[2]} |")
     return "\n".join(lines)
 
 
@@ -261,8 +271,8 @@ def main() -> None:
         print(f"stop rule on the held-out families: in band >= 70 %: {c1}; >= 10 points above drop: {c2}; "
               f"worst regret no worse than drop's: {c3}; enough to judge ({n_held_tasks} >= {MIN_HELD_TASKS} tasks, "
               f"{len(held)} >= {MIN_HELD_CELLS} cells): {judged} -> {'PASSED' if passed else 'NOT PASSED'}\n")
-    print(baselines_table([t for t in tasks if not t["spec"]["held_out"]], "Development tasks: optimizers without a finder") + "\n")
-    print(baselines_table([t for t in tasks if t["spec"]["held_out"]], "Held-out tasks: optimizers without a finder") + "\n")
+    print(baselines_table([t for t in tasks if not t["spec"]["held_out"]], "Development tasks: optimizers without a finder", dev) + "\n")
+    print(baselines_table([t for t in tasks if t["spec"]["held_out"]], "Held-out tasks: optimizers without a finder", held) + "\n")
     print("coefficients (decades per standard deviation of the feature):")
     for n, c in sorted(zip(final["names"], final["coef"]), key=lambda p: -abs(p[1])):
         print(f"  {n:22s} {c:+.3f}")
