@@ -249,6 +249,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "reported": {"fixed": {"acc": 86.7, "epochs": "~60"}, "finder": {"acc": 86.4, "epochs": "~40"},
                      "finder_decay": {"acc": 88.4}, "data": "CIFAR-10, 450k-param CNN, Keras, SGD+Nesterov"},
         "wall_seconds_this_run": time.perf_counter() - t_all,
+        "compute_seconds_total": sum(r["seconds"] for rs in runs.values() for r in rs) + sum(f["seconds"] for f in finders),
     }
     out_json = C.OUT / ("quick" if a.quick else "") / f"{name}.json"
     C.write_json(out_json, result)

@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "args": vars(a), "machine": C.machine(), "summary": summary,
               "runs": {k: [{kk: vv for kk, vv in r.items() if kk != "stage1_curve"} for r in v] for k, v in runs.items()},
               "reported": "fastai: fine_tune(base_lr=0.1) hurt accuracy; the lr_find suggestion helped (Oxford Pets, ResNet)",
-              "wall_seconds_this_run": time.perf_counter() - t0}
+              "wall_seconds_this_run": time.perf_counter() - t0,
+              "compute_seconds_total": sum(r["seconds"] for rs in runs.values() for r in rs)}
     out = C.OUT / ("quick" if a.quick else "") / f"{a.name}.json"
     C.write_json(out, result)
     if not a.quick:

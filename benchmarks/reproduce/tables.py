@@ -26,7 +26,7 @@ def exp1(name: str) -> None:
     s = d["summary"]
     a = d["args"]
     print(f"{d['front_end']}; {d['data']}, {d['n_train']} train / {d['n_val']} val / {d['n_test']} test, "
-          f"{a['epochs']} epochs, {a['seeds']} seeds, batch {a['batch_size']}; wall {d['wall_seconds_this_run']:.0f} s this run\n")
+          f"{a['epochs']} epochs, {a['seeds']} seeds, batch {a['batch_size']}; compute {d.get('compute_seconds_total', d['wall_seconds_this_run']):.0f} s (sum over arms, each timed when it ran)\n")
     print("| arm | LR (per seed) | final test acc. (mean ± sd) | best epoch acc. | epochs to reach fixed's final (mean curve) | per seed | reported |")
     print("|---|---|---|---|---|---|---|")
     rep = {"fixed": "86.7 %, ~60 epochs", "finder": "86.4 %, ~40 epochs", "finder_decay": "88.4 %"}
@@ -48,7 +48,7 @@ def exp2() -> None:
         return
     a = d["args"]
     print(f"{d['data']}, {d['n_train']} train / {d['n_test']} test, {a['epochs']} epochs per stage, {a['seeds']} seeds; "
-          f"wall {d['wall_seconds_this_run']:.0f} s this run\n")
+          f"compute {d.get('compute_seconds_total', d['wall_seconds_this_run']):.0f} s (sum over arms, each timed when it ran)\n")
     print("| protocol / arm | test error (mean ± sd) | training seconds (mean) | CLR bounds per seed | range test s |")
     print("|---|---|---|---|---|")
     for k, v in d["summary"].items():
@@ -69,7 +69,7 @@ def exp3(name: str = "exp3") -> None:
     a = d["args"]
     print(f"{d['data']}; pretrained on classes 0-4 ({d['pretrain']['n']} examples, {d['pretrain']['epochs']} epochs, "
           f"test acc. {d['pretrain']['test_acc']}); fine-tuned on classes 5-9, {d['finetune']['n_train']} examples, "
-          f"{a['freeze_epochs']} head-only + {a['epochs']} unfrozen epochs, {a['seeds']} seeds; wall {d['wall_seconds_this_run']:.0f} s this run\n")
+          f"{a['freeze_epochs']} head-only + {a['epochs']} unfrozen epochs, {a['seeds']} seeds; compute {d.get('compute_seconds_total', d['wall_seconds_this_run']):.0f} s (sum over arms, each timed when it ran)\n")
     print("| arm | stage-1 LR (head only) | stage-2 LRs, first group → head (seed 0) | after head-only epoch | final test acc. (mean ± sd) | per seed |")
     print("|---|---|---|---|---|---|")
     for arm, v in d["summary"].items():
@@ -81,10 +81,10 @@ def exp3(name: str = "exp3") -> None:
     print()
 
 
-def exp4() -> None:
-    d = _load("exp4")
+def exp4(name: str = "exp4") -> None:
+    d = _load(name)
     if d is None:
-        print("(exp4: not run)\n")
+        print(f"({name}: not run)\n")
         return
     c, w = d["cost"], d["suggestions"]
     import statistics as st
@@ -97,6 +97,8 @@ def exp4() -> None:
         ts = c[f"{k}_seconds"]
         print(f"| {lab} | {', '.join(f'{t:.1f}' for t in ts)} | {st.median(ts):.1f} | "
               f"{', '.join(f'{m:.0f}' for m in c[f'{k}_peak_rss_mb'])} | {', '.join(f'{m:.0f}' for m in c[f'{k}_rss_growth_mb'])} |")
+    pairs = ", ".join(f"{r / q:.2f}" for r, q in zip(c["range_test_seconds"], c["plain_seconds"]))
+    print(f"\ntime ratio per repeat (range test / plain, same repeat): {pairs}")
     print(f"\ntime ratio (medians): {c['time_ratio_median']:.2f}; snapshot size: "
           f"{c['snapshot_mb']:.2f} MB\n" if c.get("snapshot_mb") else f"\ntime ratio (medians): {c['time_ratio_median']:.2f}\n")
     print(f"lowest smoothed loss {w['min_smoothed_loss']:.3f} at lr {w['lr_at_min_smoothed_loss']:.3g} (start {w['start_loss']:.3f})\n")
@@ -112,12 +114,14 @@ def exp4() -> None:
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["exp1", "exp1_keras", "exp2", "exp3", "exp4"]
+    which = sys.argv[1:] or ["exp1", "exp1_keras", "exp2", "exp3", "exp3_n3000", "exp4", "exp4_bn"]
     for name in which:
         print(f"### {name}\n")
         if name.startswith("exp1"):
             exp1(name)
         elif name.startswith("exp3"):
             exp3(name)
+        elif name.startswith("exp4"):
+            exp4(name)
         else:
             globals()[name]()
