@@ -61,6 +61,7 @@ def worker(kind: str, a: argparse.Namespace) -> dict[str, Any]:
     model = vgg(0, a.bn)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rss0 = C.peak_rss_mb()
+    c0 = time.process_time()  # CPU time of this process: far less disturbed by other jobs than wall time
     t0 = time.perf_counter()
     out: dict[str, Any] = {"kind": kind, "params": sum(p.numel() for p in model.parameters())}
     if kind == "range_test":
@@ -81,6 +82,7 @@ def worker(kind: str, a: argparse.Namespace) -> dict[str, Any]:
             opt.step()
         float(loss)
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - c0
     out["rss_before_mb"] = rss0
     out["peak_rss_mb"] = C.peak_rss_mb()
     return out
@@ -164,7 +166,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t_pl = [r["seconds"] for r in rows["plain"]]
     mem_rt = [r["peak_rss_mb"] - r["rss_before_mb"] for r in rows["range_test"]]
     mem_pl = [r["peak_rss_mb"] - r["rss_before_mb"] for r in rows["plain"]]
+    cpu_rt = [r["cpu_seconds"] for r in rows["range_test"]]
+    cpu_pl = [r["cpu_seconds"] for r in rows["plain"]]
     cost = {"range_test_seconds": t_rt, "plain_seconds": t_pl,
+            "range_test_cpu_seconds": cpu_rt, "plain_cpu_seconds": cpu_pl,
+            "cpu_ratio_median": float(np.median(cpu_rt) / np.median(cpu_pl)),
             "time_ratio_median": float(np.median(t_rt) / np.median(t_pl)),
             "range_test_peak_rss_mb": [r["peak_rss_mb"] for r in rows["range_test"]],
             "plain_peak_rss_mb": [r["peak_rss_mb"] for r in rows["plain"]],
@@ -179,6 +185,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     C.write_json(out, result)
     img = (C.OUT / "quick" if a.quick else DOCS_IMG) / f"{a.name}_vgg_range_test.png"
     plot(res, w, img, cost, a.bn)
+    print(f"CPU time: range test {np.median(cpu_rt):.1f} s vs plain {np.median(cpu_pl):.1f} s (x{cost['cpu_ratio_median']:.2f})")
     print(f"range test {np.median(t_rt):.1f} s vs plain {np.median(t_pl):.1f} s (x{cost['time_ratio_median']:.2f}); "
           f"peak RSS {np.median(cost['range_test_peak_rss_mb']):.0f} vs {np.median(cost['plain_peak_rss_mb']):.0f} MB")
     for k, v in w["rules"].items():

@@ -91,16 +91,19 @@ def exp4(name: str = "exp4") -> None:
 
     print(f"{c['params']} parameters, {c['points']} points, stop: {c['stop_reason']}; {d['args']['repeats']} repeats, "
           f"each in a fresh process, alternating\n")
-    print("| | wall seconds (each repeat) | median | peak RSS MB (each) | RSS growth during the run, MB |")
-    print("|---|---|---|---|---|")
+    print("| | CPU seconds (each repeat) | median | wall seconds (each) | peak RSS MB (each) | RSS growth during the run, MB |")
+    print("|---|---|---|---|---|---|")
     for k, lab in (("range_test", "range test (100 steps, snapshot + restore)"), ("plain", "100 plain SGD steps")):
         ts = c[f"{k}_seconds"]
-        print(f"| {lab} | {', '.join(f'{t:.1f}' for t in ts)} | {st.median(ts):.1f} | "
+        cs = c.get(f"{k}_cpu_seconds", [float("nan")] * len(ts))
+        print(f"| {lab} | {', '.join(f'{t:.1f}' for t in cs)} | {st.median(cs):.1f} | {', '.join(f'{t:.1f}' for t in ts)} | "
               f"{', '.join(f'{m:.0f}' for m in c[f'{k}_peak_rss_mb'])} | {', '.join(f'{m:.0f}' for m in c[f'{k}_rss_growth_mb'])} |")
     pairs = ", ".join(f"{r / q:.2f}" for r, q in zip(c["range_test_seconds"], c["plain_seconds"]))
-    print(f"\ntime ratio per repeat (range test / plain, same repeat): {pairs}")
-    print(f"\ntime ratio (medians): {c['time_ratio_median']:.2f}; snapshot size: "
-          f"{c['snapshot_mb']:.2f} MB\n" if c.get("snapshot_mb") else f"\ntime ratio (medians): {c['time_ratio_median']:.2f}\n")
+    print(f"\nwall-time ratio per repeat (range test / plain, same repeat): {pairs}")
+    if "cpu_ratio_median" in c:
+        print(f"\nCPU-time ratio (medians): {c['cpu_ratio_median']:.2f}")
+    print(f"\nwall-time ratio (medians): {c['time_ratio_median']:.2f}; snapshot size: "
+          f"{c['snapshot_mb']:.2f} MB\n" if c.get("snapshot_mb") else f"\nwall-time ratio (medians): {c['time_ratio_median']:.2f}\n")
     print(f"lowest smoothed loss {w['min_smoothed_loss']:.3f} at lr {w['lr_at_min_smoothed_loss']:.3g} (start {w['start_loss']:.3f})\n")
     print("| rule | suggestion | decades below the minimum | smoothed loss there | share of the fall done |")
     print("|---|---|---|---|---|")
