@@ -47,7 +47,9 @@ MAX_EXTEND = 3  # half-decade points the grid may grow by at each end
 
 def make_scheduler(task: PopulationTask, opt: torch.optim.Optimizer, lr: float) -> Any:
     if task.schedule == "one_cycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=task.budget)
+        # momentum cycles where the optimizer has one (SGD, RMSprop, the Adam family); Adagrad has none
+        cycle = "momentum" in opt.defaults or "betas" in opt.defaults
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=task.budget, cycle_momentum=cycle)
     if task.schedule == "cosine_warmup":
         warm = max(1, int(0.05 * task.budget))
         T = task.budget
