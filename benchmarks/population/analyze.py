@@ -215,6 +215,19 @@ def table(rows: list[dict[str, Any]], reader_lrs: dict[tuple[str, int], float | 
     return "\n".join(lines), stats
 
 
+def distribution(stats: dict[str, Any], title: str) -> str:
+    """Share of cells per regret bracket, per rule (from ``table``'s stats)."""
+    edges = (0.01, 0.02, 0.05, 0.2, 1.0)
+    head = " | ".join(f"<= {e:g}" for e in edges)
+    lines = [f"**{title}**", "", f"| rule | {head} | > 1 | diverged |", "|---|" + "---|" * (len(edges) + 2)]
+    for n, st in stats.items():
+        a = np.array(st["regrets"])
+        cuts = [float(np.mean(a <= e)) for e in edges]
+        over = float(np.mean(np.isfinite(a) & (a > 1.0)))
+        lines.append(f"| {n} | " + " | ".join(f"{100 * c:.0f} %" for c in cuts) + f" | {100 * over:.0f} % | {100 * float(np.mean(~np.isfinite(a))):.0f} % |")
+    return "\n".join(lines)
+
+
 def baselines_table(tasks: list[dict[str, Any]], title: str, rows: list[dict[str, Any]]) -> str:
     """Prodigy and Schedule-Free per task (mean of the grid's seeds), and how often the task's own
     optimizer at ``drop``'s LR (its median regret over the data orders) does better or worse."""
@@ -246,6 +259,7 @@ def baselines_table(tasks: list[dict[str, Any]], title: str, rows: list[dict[str
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write", action="store_true", help="write src/lrscope/analysis/reader.json")
+    ap.add_argument("--held-out", action="store_true", help="read the held-out families (once, at the end: the stop rule)")
     a = ap.parse_args()
     everything = load()
     tasks = [t for t in everything if informative(t)]
@@ -276,15 +290,21 @@ def main() -> None:
                 best_choice, best_in, best_pred, best_resid = (alpha, target), n_in, pred, resid
     best_alpha, best_target = best_choice
     print()
-    text, _ = table(dev, best_pred, f"Leave-one-family-out, development families (target={best_target}, alpha={best_alpha:g}; "
+    text, dev_stats = table(dev, best_pred, f"Leave-one-family-out, development families (target={best_target}, alpha={best_alpha:g}; "
                     "each cell scored once per family it belongs to)", lofo_mode=True)
     print(text + "\n")
+    print(distribution(dev_stats, "Regret distribution, development families (leave-one-family-out; share of cells with regret at most ...)") + "\n")
     q_lo, q_hi = (np.percentile(best_resid, [10, 90]).tolist() if best_resid else [0.0, 0.0])
     final = fit(dev, best_alpha, names_of(dev), best_target)
     model = _model(final)
+    if not a.held_out:
+        held = []
+        print("held-out families not read (pass --held-out, once, at the end)\n")
     held_pred = {(r["task"], r["order"]): reader_lr(model, r) for r in held}
     text, st = table(held, held_pred, "Held-out families (read once, by the final model)")
     print(text + "\n")
+    if held:
+        print(distribution(st, "Regret distribution, held-out families") + "\n")
     judged = n_held_tasks >= MIN_HELD_TASKS and len(held) >= MIN_HELD_CELLS
     passed = False
     if "reader" in st and "lrscope drop" in st:
@@ -297,12 +317,15 @@ def main() -> None:
               f"worst regret no worse than drop's: {c3}; enough to judge ({n_held_tasks} >= {MIN_HELD_TASKS} tasks, "
               f"{len(held)} >= {MIN_HELD_CELLS} cells): {judged} -> {'PASSED' if passed else 'NOT PASSED'}\n")
     print(baselines_table([t for t in tasks if not t["spec"]["held_out"]], "Development tasks: optimizers without a finder", dev) + "\n")
-    print(baselines_table([t for t in tasks if t["spec"]["held_out"]], "Held-out tasks: optimizers without a finder", held) + "\n")
+    if a.held_out:
+        print(baselines_table([t for t in tasks if t["spec"]["held_out"]], "Held-out tasks: optimizers without a finder", held) + "\n")
     print("coefficients (decades per standard deviation of the feature):")
     for n, c in sorted(zip(final["names"], final["coef"]), key=lambda p: -abs(p[1])):
         print(f"  {n:22s} {c:+.3f}")
     print(f"  intercept {final['intercept']:+.3f}; interval (10th, 90th pct of LOFO errors): {q_lo:+.2f}, {q_hi:+.2f} decades")
-    if a.write:
+    if a.write and not a.held_out:
+        print("not writing reader.json: its stop-rule verdict needs --held-out")
+    elif a.write:
         out = {**final, "interval": [q_lo, q_hi], "passed_stop_rule": bool(passed),
                "meta": {"alpha": best_alpha, "tasks": len(tasks), "development_tasks": n_dev_tasks, "held_out_tasks": n_held_tasks,
                         "held_out_cells": len(held), "judged": judged,
