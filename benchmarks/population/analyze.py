@@ -157,11 +157,14 @@ def _model(d: dict[str, Any]) -> rd.Reader:
     return rd.Reader.from_dict({**d, "interval": (0.0, 0.0), "passed_stop_rule": False})
 
 
-def lofo(rows: list[dict[str, Any]], alpha: float, target: str) -> tuple[dict[tuple[str, int], float | None], list[float]]:
+def lofo(rows: list[dict[str, Any]], alpha: float, target: str, only: str | None = None) -> tuple[dict[tuple[str, int], float | None], list[float]]:
     """Leave-one-family-out: each row predicted by a model fitted without its data set's tasks, and
     again without its model family's; a row takes the fold of whichever family is left out (both folds'
     predictions are scored: a row appears once per family it belongs to)."""
     names = names_of(rows)
+    if only is not None:  # an ablation: the curve's features only, or the settings only
+        settings = {"opt_momentum", "opt_adaptive", "opt_adagrad", "sched_one_cycle", "sched_cosine_warmup", "log10_budget", "log2_batch"}
+        names = [n for n in names if (n in settings) == (only == "settings")]
     fams = sorted({("data", r["data"]) for r in rows} | {("model", r["model"]) for r in rows})
     pred: dict[tuple[str, int], float | None] = {}
     resid: list[float] = []
@@ -293,6 +296,12 @@ def main() -> None:
     text, dev_stats = table(dev, best_pred, f"Leave-one-family-out, development families (target={best_target}, alpha={best_alpha:g}; "
                     "each cell scored once per family it belongs to)", lofo_mode=True)
     print(text + "\n")
+    for only in ("curve", "settings"):
+        pred, _ = lofo(dev, best_alpha, best_target, only)
+        _, st_ab = table(dev, pred, "", lofo_mode=True)
+        print(f"ablation, {only} features only (same target and penalty): leave-one-family-out reader in band "
+              f"{st_ab.get('reader', {}).get('in_band', 0)}/{st_ab.get('reader', {}).get('n', 0)}")
+    print()
     print(distribution(dev_stats, "Regret distribution, development families (leave-one-family-out; share of cells with regret at most ...)") + "\n")
     q_lo, q_hi = (np.percentile(best_resid, [10, 90]).tolist() if best_resid else [0.0, 0.0])
     final = fit(dev, best_alpha, names_of(dev), best_target)
