@@ -163,8 +163,7 @@ def lofo(rows: list[dict[str, Any]], alpha: float, target: str, only: str | None
     predictions are scored: a row appears once per family it belongs to)."""
     names = names_of(rows)
     if only is not None:  # an ablation: the curve's features only, or the settings only
-        settings = {"opt_momentum", "opt_adaptive", "opt_adagrad", "sched_one_cycle", "sched_cosine_warmup", "log10_budget", "log2_batch"}
-        names = [n for n in names if (n in settings) == (only == "settings")]
+        names = [n for n in names if (n.startswith(("opt_", "sched_")) or n in ("log10_budget", "log2_batch")) == (only == "settings")]
     fams = sorted({("data", r["data"]) for r in rows} | {("model", r["model"]) for r in rows})
     pred: dict[tuple[str, int], float | None] = {}
     resid: list[float] = []
@@ -279,6 +278,18 @@ def main() -> None:
         for t in tasks:
             counts[t["spec"][key]] = counts.get(t["spec"][key], 0) + 1
         print(f"- {key}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print()
+    # descriptive: where the best LR sat relative to drop, by setting (development families)
+    print("| setting | cells | median log10(best LR / drop) | 25th-75th pct | drop in band |")
+    print("|---|---|---|---|---|")
+    for key in ("optimizer", "schedule"):
+        for v in sorted({r[key] for r in dev}):
+            sub = [r for r in dev if r[key] == v and r["found"]]
+            if not sub:
+                continue
+            ys = np.array([r["y_best"] for r in sub])
+            inb = sum(in_band(r, judge(r["t"], r["lrs"]["lrscope drop"])[0]) for r in sub)
+            print(f"| {key}={v} | {len(sub)} | {np.median(ys):+.2f} | {np.percentile(ys, 25):+.2f} .. {np.percentile(ys, 75):+.2f} | {inb} |")
     print()
     # the choices: the ridge penalty and the target (the grid's best LR, or the centre of its good
     # band), by leave-one-family-out in-band count (ties: the first in this order)

@@ -277,8 +277,9 @@ class RangeTestResult:
             recorded = self.config.get(key)
             if settings[key] is None and recorded is not None:
                 if key == "optimizer":
+                    recorded = "sgd_any" if str(recorded).lower() == "sgd" else str(recorded)  # momentum not recorded
                     try:
-                        _reader.normalise_optimizer(str(recorded))
+                        _reader.normalise_optimizer(recorded)
                     except ValueError:
                         continue
                 settings[key] = recorded if key == "optimizer" else int(recorded)

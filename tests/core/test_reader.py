@@ -43,7 +43,9 @@ def test_settings_name_what_was_used_and_fill_in_the_record():
     s = res.suggest("reader", budget=500, schedule="one_cycle")
     assert s.found and lrs[0] <= s.lr <= lrs[-1]
     assert "optimizer='AdamW' (recorded)" in s.reason and "batch_size=64 (recorded)" in s.reason and "budget=500" in s.reason
-    assert s.details["features"]["opt_adaptive"] == 1.0
+    assert s.details["features"]["opt_adamw"] == 1.0 and s.details["features"]["opt_adaptive"] == 1.0
+    sgd = RangeTestResult(lrs, losses, config={"optimizer": "SGD"}).suggest("reader", budget=500)
+    assert "opt_momentum" not in sgd.details["features"] and sgd.details["features"]["opt_adam"] == 0.0
     default = res.suggest(budget=500, schedule="one_cycle")
     if rd.load_reader().passed_stop_rule:
         assert default == s

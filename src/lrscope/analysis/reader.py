@@ -12,8 +12,8 @@ Curve features (all in decades relative to ``drop``'s LR unless said otherwise):
 fall in noise units), ``to_min`` (lowest smoothed loss), ``to_bottom`` (where the bottom starts),
 ``to_steep`` (steepest fall), ``to_end`` (the divergence point or the end of the readable curve),
 ``diverged``, ``bottom_width`` (decades the bottom spans), ``capped`` / ``floored`` (what ``drop``
-did), ``log10_lr`` (drop's LR itself). Settings: optimizer family (SGD, SGD with momentum or
-Nesterov, the Adam family and RMSprop, Adagrad), schedule (constant, one-cycle, cosine with warm-up),
+did), ``log10_lr`` (drop's LR itself). Settings: optimizer (one-hot: momentum, Nesterov, Adam,
+AdamW, RMSprop, the three together, Adagrad; plain SGD the reference), schedule (constant, one-cycle, cosine with warm-up),
 ``log10(budget / 100)``, ``log2(batch / 32)``. A setting not given contributes nothing (its feature
 sits at the population's mean).
 
@@ -46,15 +46,23 @@ SETTINGS = ("budget", "schedule", "optimizer", "batch_size")
 SCHEDULES = ("constant", "one_cycle", "cosine_warmup")
 #: optimizer names (lower case, also torch / Keras class names) -> family
 OPTIMIZER_FAMILY = {
-    "sgd": "sgd", "sgd_momentum": "momentum", "sgd_nesterov": "momentum", "momentum": "momentum", "nesterov": "momentum",
-    "adam": "adaptive", "adamw": "adaptive", "rmsprop": "adaptive", "nadam": "adaptive", "radam": "adaptive",
-    "adamax": "adaptive", "adagrad": "adagrad",
+    "sgd": "sgd", "sgd_momentum": "momentum", "sgd_nesterov": "nesterov", "momentum": "momentum", "nesterov": "nesterov",
+    "adam": "adam", "adamw": "adamw", "rmsprop": "rmsprop", "nadam": "adam", "radam": "adam",
+    "adamax": "adam", "adagrad": "adagrad",
+    # a torch class name recorded by the engine says SGD but not whether it had momentum
+    "sgd_any": "sgd_any",
+}
+#: one-hot optimizer features (plain SGD is the reference); "adaptive" groups the Adam family and RMSprop
+OPTIMIZER_FEATURES = {
+    "opt_momentum": ("momentum", "nesterov"), "opt_nesterov": ("nesterov",), "opt_adaptive": ("adam", "adamw", "rmsprop"),
+    "opt_adam": ("adam",), "opt_adamw": ("adamw",), "opt_rmsprop": ("rmsprop",), "opt_adagrad": ("adagrad",),
 }
 CLIP = 4.0
 
 
 def normalise_optimizer(name: str) -> str:
-    """An optimizer family (``sgd``, ``momentum``, ``adaptive``, ``adagrad``) from a name or class name.
+    """An optimizer family (``sgd``, ``momentum``, ``nesterov``, ``adam``, ``adamw``, ``rmsprop``, ``adagrad``, or
+    ``sgd_any``: SGD whose momentum is not known) from a name or class name.
 
     Raises:
         ValueError: for a name the reader does not know.
@@ -111,8 +119,10 @@ def settings_features(
     out: dict[str, float] = {}
     if optimizer is not None:
         fam = normalise_optimizer(optimizer)
-        for f in ("momentum", "adaptive", "adagrad"):
-            out[f"opt_{f}"] = float(fam == f)
+        for name, fams in OPTIMIZER_FEATURES.items():
+            if fam == "sgd_any" and name in ("opt_momentum", "opt_nesterov"):
+                continue  # unknown: left at the population's mean
+            out[name] = float(fam in fams)
     if schedule is not None:
         if schedule not in SCHEDULES:
             raise ValueError(f"Argument `schedule` must be one of {', '.join(SCHEDULES)}. Received: schedule={schedule!r}")
