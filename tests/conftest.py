@@ -1,9 +1,11 @@
 import os
+import signal
 
 # Keras reads its backend once, at its first import: torch here (the JAX run is its own process,
 # tests/test_keras_backends.py). Set before any test module can import keras.
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -22,3 +24,16 @@ if os.environ.get("CI"):
 
     for _module in ("torch", "matplotlib", "sklearn", "tqdm", "keras", "jax"):
         importlib.import_module(_module)
+
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own Ctrl-C handler for the test: a process started in the background by a shell
+    inherits SIGINT as ignored, and then no KeyboardInterrupt can be raised by a signal at all."""
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -240,7 +240,7 @@ def test_a_symlinked_out_keeps_its_link_and_the_users_files(capsys, tmp_path, sp
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="os.kill(SIGINT) ends the process on Windows")
-def test_ctrl_c_during_the_swap_is_held_until_the_renames_are_done():
+def test_ctrl_c_during_the_swap_is_held_until_the_renames_are_done(python_sigint):
     import signal
 
     from lrscope.cli._main import _sigint_held

@@ -206,7 +206,7 @@ def test_state_nbytes_counts_params_grads_buffers_and_optimizer():
     assert state_nbytes(model, opt) == 4 * 110 * 4 + 2 * 4
 
 
-def test_a_second_ctrl_c_during_the_restore_waits_for_it(trained, data, monkeypatch):
+def test_a_second_ctrl_c_during_the_restore_waits_for_it(trained, data, monkeypatch, python_sigint):
     """Ctrl-C pressed again while the state is being put back: the restore finishes first, then
     the KeyboardInterrupt arrives."""
     import signal
