@@ -103,51 +103,6 @@ def preserve_state(model: Any, *, restore: bool = True) -> Iterator[None]:
             snap.restore()
 
 
-@contextmanager
-def _jax_in_graph_steps(model: Any, lrs: list[float], steps_per_lr: int) -> Iterator[bool]:
-    """JAX: set the LR and reset the metrics *inside* the compiled train step, from the state it is
-    handed, instead of from a callback.
-
-    ``fit`` on JAX carries the variables as a functional state from step to step; a callback that
-    assigns a variable first syncs every variable back to the model and ``fit`` then reads them all
-    again: ~20 % of a small CNN's step. Here the model's ``train_step`` is wrapped for the sweep (an
-    instance attribute over the class's method, removed after; the model's own compiled train
-    function is put back, so nothing compiled for the sweep outlives it): the LR becomes the plan's value at
-    ``(iterations - iterations_at_start) // steps_per_lr`` and the metric variables start each step
-    at zero (Keras' metrics reset to zeros), so the loss ``fit`` reports is that batch's own. Yields
-    False (nothing wrapped) where the layout is not Keras 3's (NNX, no LR variable).
-    """
-    from keras.src.backend.config import is_nnx_enabled
-
-    opt = model.optimizer
-    lr_idx = next((k for k, v in enumerate(opt.variables) if v is opt._learning_rate), None)
-    it_idx = next((k for k, v in enumerate(opt.variables) if v is opt.iterations), None)
-    if _backend() != "jax" or is_nnx_enabled() or lr_idx is None or it_idx is None or "train_step" in vars(model):
-        yield False
-        return
-    import jax.numpy as jnp
-
-    plan = jnp.asarray(lrs, dtype=opt._learning_rate.dtype)
-    it0 = int(keras.ops.convert_to_numpy(opt.iterations.value))
-    original = model.train_step
-
-    def train_step(state: Any, data: Any) -> Any:
-        trainable, non_trainable, opt_vars, metric_vars = state
-        k = jnp.clip((opt_vars[it_idx] - it0) // steps_per_lr, 0, len(lrs) - 1)
-        opt_vars = list(opt_vars)
-        opt_vars[lr_idx] = plan[k]
-        return original((trainable, non_trainable, opt_vars, [jnp.zeros_like(v) for v in metric_vars]), data)
-
-    users_function = model.train_function  # compiled from the class's train_step: still right after
-    object.__setattr__(model, "train_step", train_step)
-    model.train_function = None
-    try:
-        yield True
-    finally:
-        object.__delattr__(model, "train_step")
-        model.train_function = users_function
-
-
 # ----------------------------------------------------------------------------- checks
 
 
@@ -226,7 +181,6 @@ class _SweepCallback(keras.callbacks.Callback):
 
     def __init__(self, sweep: Sweep, spec: SweepSpec, metric: str | None, metric_on: str | None, val: list[Any]) -> None:
         super().__init__()
-        self.in_graph = False  # JAX: the compiled step sets the LR and resets the metrics itself
         self.sweep, self.spec, self.metric, self.metric_on, self.val = sweep, spec, metric, metric_on, val
         self.batches = 0  # batches run
         self.point = 0  # the current point
@@ -265,7 +219,7 @@ class _SweepCallback(keras.callbacks.Callback):
             self.sweep.record_val(i, *self._evaluate())
         self.point += 1
         if self.sweep.point_done() or self.point >= self.spec.num_steps:
-            self._model.stop_training = True  # (not self.model: on JAX that property syncs every variable)
+            self.model.stop_training = True
 
     def _evaluate(self) -> tuple[float, float | None]:
         model = self.model
@@ -404,8 +358,7 @@ def range_test(
         if validation_data is not None and not val:
             raise ValueError("Argument `validation_data` yielded no batches. Received: an empty validation_data")
         cb = _SweepCallback(sweep, spec, key, on, val)
-        with _jax_in_graph_steps(model, sweep.lrs, spec.steps_per_lr) as cb.in_graph, sweep.running(lambda: cb.batches), \
-                warnings.catch_warnings():  # fmt: skip
+        with sweep.running(lambda: cb.batches), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             model.fit(x, y, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=shuffle,
                       sample_weight=sample_weight, callbacks=[cb], verbose=0)  # fmt: skip
