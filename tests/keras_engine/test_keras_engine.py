@@ -270,3 +270,19 @@ def test_the_users_next_fit_equals_a_twins_that_never_ran_the_test():
     h2 = twin.fit(x, y, batch_size=32, epochs=2, verbose=0).history
     assert h1 == h2
     assert same(state(m).values, state(twin).values)
+
+
+def test_steps_per_lr_holds_each_lr_and_averages_its_batches():
+    x, y = digits(320)
+    m, twin = cnn(seed=4, metrics=()), cnn(seed=4, metrics=())
+    r = lk.range_test(m, x, y, batch_size=32, start_lr=1e-3, end_lr=0.1, num_steps=5, steps_per_lr=2, mode="linear",
+                      shuffle=False, diverge_threshold=None, progress=False)  # fmt: skip
+    assert len(r) == 5 and r.config["batches_used"] == 10 and r.sweep == "linear"
+    np.testing.assert_allclose(r.lrs, np.linspace(1e-3, 0.1, 5))
+    direct = []
+    for i in range(10):
+        xb, yb = x[32 * i : 32 * (i + 1)], y[32 * i : 32 * (i + 1)]
+        direct.append(float(keras.ops.convert_to_numpy(CE(yb, twin(xb, training=True)))))
+        twin.optimizer.learning_rate.assign(r.lrs[i // 2])
+        twin.train_on_batch(xb, yb)
+    np.testing.assert_allclose(r.losses, np.asarray(direct).reshape(5, 2).mean(axis=1), rtol=2e-5)
