@@ -294,13 +294,17 @@ class SGDR(KerasSchedule):
         m = float(c.T_mult)
 
         def period_start(n: Any) -> Any:
-            return t0 * (ops.power(_f32(m), n) - 1.0) / (m - 1.0)
+            power = ops.power(_f32(m), n)
+            if m.is_integer():  # exact integer powers: TensorFlow's float32 pow is off by an ulp at restarts
+                power = ops.round(power)
+            return t0 * (power - 1.0) / (m - 1.0)
 
         n = ops.floor(ops.log(s / t0 * (m - 1.0) + 1.0) / math.log(m))
         # the float log can land one period off at a restart: correct with exact boundary checks
         n = n - ops.cast(period_start(n) > s, "float32")
         n = n + ops.cast(period_start(n + 1.0) <= s, "float32")
-        return _cosine(c.lr, c.eta_min, s - period_start(n), t0 * ops.power(_f32(m), n))
+        length = ops.power(_f32(m), n)
+        return _cosine(c.lr, c.eta_min, s - period_start(n), t0 * (ops.round(length) if m.is_integer() else length))
 
 
 @_register
