@@ -700,7 +700,7 @@ def _verify(task: Any, result: Any, total_steps: int, device: Any) -> bool:
         return True
     kwargs: dict[str, Any] = {"loss_fn": task.loss_fn}
     if device is not None:  # the model was moved; the batches go where it is, as in the range test
-        from lrscope.torch.engine import _to_device
+        from lrscope.torch.batches import to_device as _to_device
 
         def step_fn(model: Any, batch: Any) -> Any:
             x, y = _to_device(batch[0], device), _to_device(batch[1], device)

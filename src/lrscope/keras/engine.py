@@ -33,9 +33,9 @@ from typing import Any, Literal
 import keras
 import numpy as np
 
-from lrscope.analysis.stop import DEFAULT_DIVERGE_THRESHOLD, STOP_COMPLETED
+from lrscope.analysis.stop import DEFAULT_DIVERGE_THRESHOLD
 from lrscope.result import RangeTestResult
-from lrscope.sweep import Sweep, SweepSpec, check_sweep
+from lrscope.sweep import DataExhausted, Sweep, SweepSpec, check_sweep
 from lrscope.sweep.checks import DEFAULT_NUM_STEPS, check_int, fail
 
 __all__ = ["range_test", "KerasState"]
@@ -362,8 +362,8 @@ def range_test(
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             model.fit(x, y, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=shuffle,
                       sample_weight=sample_weight, callbacks=[cb], verbose=0)  # fmt: skip
-        if len(sweep.losses) < spec.num_steps and sweep.stop_reason == STOP_COMPLETED:
-            sweep._end_early(_exhausted(), cb.batches)
+            if cb.point < spec.num_steps and not model.stop_training:
+                raise DataExhausted  # fit ended on its own: a one-shot generator ran dry
     if sweep.interrupt is not None:
         raise sweep.interrupt
     sweep.check_ran(cb.batches, spec.steps_per_lr)
@@ -378,9 +378,3 @@ def range_test(
         "shuffle": bool(shuffle),
     }
     return sweep.result(config, (), batches=cb.batches, passes=cb.passes, restored=restore)
-
-
-def _exhausted() -> BaseException:
-    from lrscope.sweep import DataExhausted
-
-    return DataExhausted()

@@ -36,7 +36,6 @@ from lrscope.analysis.stop import DEFAULT_DIVERGE_THRESHOLD
 from lrscope.result import RangeTestResult
 from lrscope.sweep import END, BatchStream, DataExhausted, Sweep, SweepSpec, check_sweep
 from lrscope.sweep.checks import DEFAULT_NUM_STEPS
-from lrscope.sweep.checks import is_real as _is_real  # noqa: F401  (kept for lrscope.torch.finder)
 from lrscope.torch.batches import batch_size, check_loss, data_generators, make_forward, to_device
 from lrscope.torch.checks import TorchSettings, check_objects, check_torch
 from lrscope.torch.integrations.schedulefree import eval_mode as sf_eval_mode
@@ -49,8 +48,6 @@ log = logging.getLogger(__name__)
 
 SweepMode = Literal["exp", "linear"]
 MetricOn = Literal["auto", "train", "val"]
-_to_device = to_device  # the CLI's --verify moves batches as the range test does
-_data_generators = data_generators  # verify_suggestion restores the same generators
 
 
 # ----------------------------------------------------------------------------- small public helpers
