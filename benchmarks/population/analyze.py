@@ -258,6 +258,84 @@ def baselines_table(tasks: list[dict[str, Any]], title: str, rows: list[dict[str
     return "\n".join(lines)
 
 
+def _regret(hib: bool, best: float, m: float) -> float:
+    if not math.isfinite(m) or (hib and m == 0.0):
+        return math.inf
+    return max(0.0, (best - m) / abs(best) if hib else (m - best) / abs(best))
+
+
+def one_seed_grid_search(tasks: list[dict[str, Any]]) -> float:
+    """Share of (task, seed) pairs where the best grid point of one seed's training is in the good band
+    of the other two seeds' mean: a full grid search run once, judged on fresh seeds. No reader of
+    one range test is expected to beat it; it measures how stable the band itself is."""
+    hits = []
+    for t in tasks:
+        hib = t["spec"]["metric"] == "accuracy"
+        tol = 0.01 if hib else 0.02
+        g = {int(k): [_f(m) for m in v["metrics"]] for k, v in t["grid"].items()}
+        ks = [int(k) for k in t["grid_ks"]]
+        worst = -math.inf if hib else math.inf
+        for s in _seeds(t):
+            own = {k: (g[k][s] if math.isfinite(g[k][s]) else worst) for k in ks}
+            pick = (max if hib else min)(own, key=lambda k: own[k])
+            others = {k: float(np.mean([g[k][o] for o in range(len(g[k])) if o != s])) for k in ks}
+            others = {k: (v if math.isfinite(v) else worst) for k, v in others.items()}
+            best = (max if hib else min)(others.values())
+            hits.append(_regret(hib, best, others[pick]) <= tol)
+    return float(np.mean(hits)) if hits else math.nan
+
+
+def _seeds(t: dict[str, Any]) -> range:
+    return range(min(len(v["metrics"]) for v in t["grid"].values()))
+
+
+def error_ceiling(tasks: list[dict[str, Any]], sigmas: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0),
+                  draws: int = 40) -> dict[float, float]:
+    """In-band share of a suggestion at the band's centre moved by a normal error of ``sigma``
+    decades (judged as every rule is): how small a reader's error must be for a given in-band rate."""
+    rng = np.random.default_rng(0)
+    out = {}
+    for sig in sigmas:
+        hits = []
+        for t in tasks:
+            c = (min(t["band_ks"]) + max(t["band_ks"])) / 2 / LATTICE
+            hits += [judge(t, 10 ** (c + e))[1] for e in rng.normal(0.0, sig, draws)]
+        out[sig] = float(np.mean(hits))
+    return out
+
+
+def what_the_errors_say(tasks: list[dict[str, Any]], rows: list[dict[str, Any]], resid: list[float] | None, title: str) -> str:
+    """How wide the good band is, how stable it is across seeds, how noisy one range test is across
+    data orders, and how small a reader's error would have to be for the stop rule's 70 %."""
+    widths = np.array([(max(t["band_ks"]) - min(t["band_ks"])) / LATTICE for t in tasks])
+    found = [r for r in rows if r["found"]]
+    y = np.array([r["y_band_centre"] for r in found])
+    by: dict[str, list[float]] = {}
+    for r in found:
+        by.setdefault(r["task"], []).append(math.log10(r["lrs"]["lrscope drop"]))
+    within = [float(np.var(v, ddof=1)) for v in by.values() if len(v) >= 2]
+    med3 = []
+    for tid, v in by.items():
+        t = next(r["t"] for r in found if r["task"] == tid)
+        med3.append(judge(t, 10 ** float(np.median(v)))[1])
+    ceil = error_ceiling(tasks)
+    lines = [f"**{title}**", "",
+             f"- good band width (decades between its lowest and highest grid point): median {np.median(widths):.2f}, "
+             f"25th-75th pct {np.percentile(widths, 25):.2f}-{np.percentile(widths, 75):.2f}; a single grid point on "
+             f"{100 * np.mean(widths == 0):.0f} % of tasks",
+             f"- a grid search on one seed, judged on the other two seeds' band: in band {100 * one_seed_grid_search(tasks):.0f} %",
+             f"- drop's LR minus the band centre: mean {-y.mean():+.2f}, sd {y.std():.2f} decades; across the 3 data orders "
+             f"of one task drop's LR moves by {math.sqrt(np.mean(within)):.2f} decades (root mean within-task sd; median sd "
+             f"{np.median(np.sqrt(within)):.2f})",
+             f"- drop read on each task's 3 range tests and the median LR taken: in band {100 * np.mean(med3):.0f} % of tasks",
+             ]
+    if resid:
+        lines.append(f"- the reader's leave-one-family-out error: sd {np.std(resid):.2f} decades")
+    lines.append("- a suggestion at the band centre moved by a normal error of sd s decades is in band: "
+                 + ", ".join(f"s={s:g}: {100 * v:.0f} %" for s, v in ceil.items()))
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--write", action="store_true", help="write src/lrscope/analysis/reader.json")
@@ -314,6 +392,8 @@ def main() -> None:
               f"{st_ab.get('reader', {}).get('in_band', 0)}/{st_ab.get('reader', {}).get('n', 0)}")
     print()
     print(distribution(dev_stats, "Regret distribution, development families (leave-one-family-out; share of cells with regret at most ...)") + "\n")
+    print(what_the_errors_say([t for t in tasks if not t["spec"]["held_out"]], dev, best_resid,
+                              "What the errors say, development families") + "\n")
     q_lo, q_hi = (np.percentile(best_resid, [10, 90]).tolist() if best_resid else [0.0, 0.0])
     final = fit(dev, best_alpha, names_of(dev), best_target)
     model = _model(final)
@@ -325,6 +405,7 @@ def main() -> None:
     print(text + "\n")
     if held:
         print(distribution(st, "Regret distribution, held-out families") + "\n")
+        print(what_the_errors_say([t for t in tasks if t["spec"]["held_out"]], held, None, "What the errors say, held-out families") + "\n")
     judged = n_held_tasks >= MIN_HELD_TASKS and len(held) >= MIN_HELD_CELLS
     passed = False
     if "reader" in st and "lrscope drop" in st:
