@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from benchmarks.population.families import DEFAULT_LR, _n_classes
 from benchmarks.population.holdout import HOLDOUT_DATA, HOLDOUT_MODELS
+from benchmarks.population.trees import Boosted, fit_boosted
 from benchmarks.quality import published
 from benchmarks.quality.train import LATTICE, lattice_lr
 
@@ -36,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 READER_JSON = HERE.parents[1] / "src" / "lrscope" / "analysis" / "reader.json"
 ALPHAS = (0.3, 3.0, 30.0, 300.0)
+#: the second model class, compared with the ridge leave-one-family-out (development families only)
+TREE_CONFIGS = ({"n_trees": 50, "depth": 2}, {"n_trees": 200, "depth": 2}, {"n_trees": 100, "depth": 3}, {"n_trees": 300, "depth": 3})
 TARGETS = ("y_best", "y_band_centre")
 #: the held-out evaluation is judged only with at least this many tasks and cells (else: too small)
 MIN_HELD_TASKS, MIN_HELD_CELLS = 15, 45
@@ -145,7 +148,7 @@ def fit(rows: list[dict[str, Any]], alpha: float, names: list[str], target: str)
     return {"names": names, "mean": mu.tolist(), "scale": sd.tolist(), "coef": coef.tolist(), "intercept": b0}
 
 
-def reader_lr(model: rd.Reader, r: dict[str, Any]) -> float | None:
+def reader_lr(model: rd.Reader | Boosted, r: dict[str, Any]) -> float | None:
     if not r["found"]:
         return None
     lo, hi = r["sweep_range"]
@@ -157,10 +160,18 @@ def _model(d: dict[str, Any]) -> rd.Reader:
     return rd.Reader.from_dict({**d, "interval": (0.0, 0.0), "passed_stop_rule": False})
 
 
-def lofo(rows: list[dict[str, Any]], alpha: float, target: str, only: str | None = None) -> tuple[dict[tuple[str, int], float | None], list[float]]:
+def fit_trees(rows: list[dict[str, Any]], names: list[str], target: str, **kw: Any) -> Boosted:
+    rows = [r for r in rows if r["found"]]
+    X = np.array([[r["features"].get(n, 0.0) for n in names] for r in rows])
+    return fit_boosted(X, np.array([r[target] for r in rows]), names, **kw)
+
+
+def lofo(rows: list[dict[str, Any]], alpha: float, target: str, only: str | None = None,
+         trees: dict[str, Any] | None = None) -> tuple[dict[tuple[str, int], float | None], list[float]]:
     """Leave-one-family-out: each row predicted by a model fitted without its data set's tasks, and
     again without its model family's; a row takes the fold of whichever family is left out (both folds'
-    predictions are scored: a row appears once per family it belongs to)."""
+    predictions are scored: a row appears once per family it belongs to). The model is the ridge
+    regression (penalty ``alpha``), or with ``trees`` (``fit_boosted``'s options) a boosted tree ensemble."""
     names = names_of(rows)
     if only is not None:  # an ablation: the curve's features only, or the settings only
         names = [n for n in names if (n.startswith(("opt_", "sched_")) or n in ("log10_budget", "log2_batch")) == (only == "settings")]
@@ -172,7 +183,7 @@ def lofo(rows: list[dict[str, Any]], alpha: float, target: str, only: str | None
         train = [r for r in rows if r["data"] != f and r["model"] != f]
         if not train or not any(r["found"] for r in train):
             continue
-        m = _model(fit(train, alpha, names, target))
+        m: Any = fit_trees(train, names, target, **trees) if trees is not None else _model(fit(train, alpha, names, target))
         for r in test:
             key = (r["task"], r["order"]) if kind == "data" else (r["task"] + "#m", r["order"])
             pred[key] = reader_lr(m, r)
@@ -390,6 +401,12 @@ def main() -> None:
         _, st_ab = table(dev, pred, "", lofo_mode=True)
         print(f"ablation, {only} features only (same target and penalty): leave-one-family-out reader in band "
               f"{st_ab.get('reader', {}).get('in_band', 0)}/{st_ab.get('reader', {}).get('n', 0)}")
+    print()
+    for cfg in TREE_CONFIGS:  # the second model class, same target, shrink 0.05, leaves of >= 20 cells
+        pred, resid_t = lofo(dev, best_alpha, best_target, trees=cfg)
+        _, st_t = table(dev, pred, "", lofo_mode=True)
+        print(f"boosted trees {cfg} (target={best_target}): leave-one-family-out in band "
+              f"{st_t.get('reader', {}).get('in_band', 0)}/{st_t.get('reader', {}).get('n', 0)}, error sd {np.std(resid_t):.2f} decades")
     print()
     print(distribution(dev_stats, "Regret distribution, development families (leave-one-family-out; share of cells with regret at most ...)") + "\n")
     print(what_the_errors_say([t for t in tasks if not t["spec"]["held_out"]], dev, best_resid,
