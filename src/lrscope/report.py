@@ -11,12 +11,12 @@ import base64
 import html
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from lrscope._format import format_lr, stop_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lrscope.result import RangeTestResult
+    from lrscope.result import RangeTestResult, Source
 
 __all__ = ["bounds_rows", "format_table", "html_report", "result_html", "result_png", "suggestion_rows", "verified_line"]
 
@@ -29,19 +29,31 @@ def _default_method() -> str | None:
     return getattr(rules, "DEFAULT_METHOD", None)
 
 
-def suggestion_rows(result: RangeTestResult, *, source: str = "auto", methods: Sequence[str] | None = None) -> list[dict[str, Any]]:
+def suggestion_rows(result: RangeTestResult, *, source: str = "auto", methods: Sequence[str] | None = None,
+                    settings: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """One JSON-ready row per rule: ``method, lr, nice, reason, found, default`` (+ interval, confidence).
 
     Args:
         result: the run.
         source: which curve (see :meth:`RangeTestResult.curve`).
-        methods: the rules (default: every registered rule, the default rule first).
+        methods: the rules (default: every registered rule, the default rule first); ``"reader"`` for
+            the learned reader.
+        settings: the run's settings (``budget``, ``schedule``, ``optimizer``, ``batch_size``), given
+            to the default rule's row and the reader's, as :meth:`RangeTestResult.suggest` takes them.
     """
     default = _default_method()
+    given: dict[str, Any] = dict(settings or {})
+    src = cast("Source", source)
     if methods is None:
-        sugg = result.suggestions(source=source)  # type: ignore[arg-type]
+        sugg = result.suggestions(source=src)
     else:
-        sugg = {m: result.suggest(m, source=source) for m in methods}  # type: ignore[arg-type]
+        sugg = {m: result.suggest(m, source=src) for m in methods if not (given and m in (default, "reader"))}
+    if given:
+        for m in (default, "reader"):
+            if m is not None and (m in sugg or (methods is not None and m in methods)):
+                sugg[m] = result.suggest(None if m == default else m, source=src, **given)
+        if methods is not None:
+            sugg = {m: sugg[m] for m in methods}
     names = sorted(sugg, key=lambda m: (m != default,))  # default first, others in registry order
     rows = []
     for name in names:

@@ -144,6 +144,46 @@ def test_suggest_abstention_shows_no_suggestion_and_reason(capsys, tmp_path):
     assert "no suggestion" in out and "flat" in out
 
 
+def test_suggest_reader_with_the_run_settings_equals_the_python_api(capsys, run_json):
+    from lrscope.result import RangeTestResult
+
+    settings = dict(budget=1000, schedule="one_cycle", optimizer="adamw", batch_size=64)
+    code, out, err = run(capsys, "suggest", run_json, "--method", "reader", "--budget", "1000", "--schedule", "one_cycle",
+                         "--optimizer", "adamw", "--batch-size", "64", "--json")
+    assert code == 0, err
+    [row] = json.loads(out)["suggestions"]
+    want = RangeTestResult.load(run_json).suggest("reader", **settings)
+    assert row["method"] == "reader" and row["lr"] == want.lr and row["reason"] == want.reason
+    assert "budget=1000" in row["reason"] and "schedule='one_cycle'" in row["reason"]
+
+
+def test_suggest_settings_without_reader_leave_the_default_answer_and_say_so(capsys, run_json):
+    from lrscope.analysis.reader import load_reader
+    from lrscope.result import RangeTestResult
+
+    code, out, err = run(capsys, "suggest", run_json, "--budget", "1000", "--json")
+    assert code == 0, err
+    rows = {r["method"]: r for r in json.loads(out)["suggestions"]}
+    plain = RangeTestResult.load(run_json).suggest()
+    default = rows[plain.method]
+    if not load_reader().passed_stop_rule:  # the shipped reader did not pass: the settings change nothing
+        assert default["lr"] == plain.lr
+        assert default["reason"].startswith(plain.reason) and "settings were not used" in default["reason"]
+    assert "reader" not in rows
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (("--method", "valley", "--budget", "100"), "--budget"),
+    (("--method", "reader", "--optimizer", "lion"), "--optimizer"),
+    (("--method", "reader", "--schedule", "linear"), "--schedule"),
+    (("--method", "reader", "--batch-size", "0"), "--batch-size"),
+])
+def test_suggest_bad_settings_are_usage_errors(capsys, run_json, argv, fragment):
+    code, out, err = run(capsys, "suggest", run_json, *argv)
+    assert_usage_error(code, err, fragment)
+    assert out == ""
+
+
 def test_suggest_unknown_method(capsys, run_json):
     code, _, err = run(capsys, "suggest", run_json, "--method", "bogus")
     assert_usage_error(code, err, "bogus", "valley")

@@ -139,10 +139,10 @@ def _load(path: str) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _check_methods(methods: Sequence[str] | None) -> None:
+def _check_methods(methods: Sequence[str] | None, extra: Sequence[str] = ()) -> None:
     if not methods:
         return
-    available = _rules().available_rules()
+    available = [*_rules().available_rules(), *extra]
     bad = [m for m in methods if m not in available]
     if bad:
         raise UsageError(f"unknown --method {', '.join(map(repr, bad))}; choose from {', '.join(available)}")
@@ -783,12 +783,27 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
-    _check_methods(args.method)
+    _check_methods(args.method, extra=("reader",))
+    settings = {k: getattr(args, k) for k in ("budget", "schedule", "optimizer", "batch_size")}
+    settings = {k: v for k, v in settings.items() if v is not None}
+    default = _rules().DEFAULT_METHOD
+    other = [m for m in (args.method or ()) if m not in (default, "reader")]
+    if settings and other:
+        flags = ", ".join("--" + k.replace("_", "-") for k in settings)
+        raise UsageError(f"{flags}: the run's settings are read by the learned reader only (--method reader, or the "
+                         f"default rule); not by --method {', '.join(other)}")
+    if "optimizer" in settings:
+        from lrscope.analysis.reader import normalise_optimizer
+
+        try:
+            normalise_optimizer(settings["optimizer"])
+        except ValueError as exc:
+            raise UsageError(f"--optimizer: {exc}") from None
     result = _load(args.run)
     from lrscope.report import suggestion_rows
 
     try:
-        rows = suggestion_rows(result, source=args.source, methods=args.method or None)
+        rows = suggestion_rows(result, source=args.source, methods=args.method or None, settings=settings)
     except ValueError as exc:
         raise UsageError(f"{args.run}: {exc}") from None
     if args.json:
@@ -1059,6 +1074,16 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--method", action="append", default=None, help="only this rule (repeatable)")
     sg.add_argument("--source", choices=("auto", "loss", "val_loss"), default="auto", help="which loss curve")
     sg.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    rs = sg.add_argument_group(
+        "the run's settings", "read by the learned reader (--method reader), an experimental rule that did not pass "
+        "its held-out stop rule (docs/population.md): the default rule's answer does not change with them, and says so. "
+        "The optimizer and batch size recorded in the run are used when not given.")
+    rs.add_argument("--budget", type=_int_at_least(1), default=None, metavar="STEPS", help="planned training steps")
+    rs.add_argument("--schedule", choices=("constant", "one_cycle", "cosine_warmup"), default=None,
+                    help="the schedule you will train with")
+    rs.add_argument("--optimizer", default=None, metavar="NAME", help="sgd, sgd_momentum, sgd_nesterov, adam, adamw, "
+                    "rmsprop, adagrad (or a torch/Keras class name)")
+    rs.add_argument("--batch-size", type=_int_at_least(1), default=None, metavar="N", help="the training batch size")
     sg.set_defaults(func=cmd_suggest)
 
     # schedule
