@@ -251,6 +251,46 @@ def distribution(stats: dict[str, Any], title: str) -> str:
     return "\n".join(lines)
 
 
+def _baseline_regret(t: dict[str, Any], name: str) -> float:
+    hib = t["spec"]["metric"] == "accuracy"
+    return _regret(hib, _f(t["best_metric"]), _f(t["baselines"][name]["metric"]))
+
+
+def _drop_regret(t: dict[str, Any], rows: list[dict[str, Any]]) -> float:
+    regs = [judge(t, r["lrs"]["lrscope drop"] or DEFAULT_LR[r["optimizer"]])[0] for r in rows if r["task"] == t["spec"]["id"]]
+    return float(np.median(regs)) if regs else math.inf
+
+
+def _budget_bin(b: int) -> str:
+    return "budget < 300" if b < 300 else "budget 300-999" if b < 1000 else "budget >= 1000"
+
+
+def baselines_by_setting(tasks: list[dict[str, Any]], rows: list[dict[str, Any]], title: str) -> str:
+    """Where the task's own optimizer at drop's LR wins or loses against Prodigy and Schedule-Free: by
+    the task's optimizer, model and budget; with what the sweep cost (its steps as a share of the budget)."""
+    lines = [f"**{title}**", "", "| tasks with | tasks | own at drop vs Prodigy: better / worse / tie | "
+             "own at drop vs Schedule-Free: better / worse / tie | sweep steps / budget (median) |", "|---|---|---|---|---|"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for t in tasks:
+        sp = t["spec"]
+        for g in (f"optimizer={sp['optimizer']}", f"model={sp['model']}", _budget_bin(int(sp["budget"]))):
+            groups.setdefault(g, []).append(t)
+    bins = ("budget < 300", "budget 300-999", "budget >= 1000")
+    for g in sorted(groups, key=lambda k: (("optimizer", "model").index(k.split("=")[0]), k) if "=" in k else (2, str(bins.index(k)))):
+        ts = groups[g]
+        cols = []
+        for name in ("prodigy", "schedulefree"):
+            w = [0, 0, 0]
+            for t in ts:
+                tol = 0.01 if t["spec"]["metric"] == "accuracy" else 0.02
+                d, b = _drop_regret(t, rows), _baseline_regret(t, name)
+                w[0 if d + tol / 2 < b else 1 if b + tol / 2 < d else 2] += 1
+            cols.append(" / ".join(map(str, w)))
+        cost = np.median([np.mean([len(sw["lrs"]) for sw in t["sweeps"]]) / t["spec"]["budget"] for t in ts])
+        lines.append(f"| {g} | {len(ts)} | {cols[0]} | {cols[1]} | {100 * cost:.0f} % |")
+    return "\n".join(lines)
+
+
 def baselines_table(tasks: list[dict[str, Any]], title: str, rows: list[dict[str, Any]]) -> str:
     """Prodigy and Schedule-Free per task (mean of the grid's seeds), and how often the task's own
     optimizer at ``drop``'s LR (its median regret over the data orders) does better or worse."""
@@ -450,6 +490,8 @@ def main() -> None:
               f"{len(held)} >= {MIN_HELD_CELLS} cells): {judged} -> {'passed' if passed else 'not passed'} on this look; "
               f"the verdict stays look 1's: {'PASSED' if first['passed'] else 'NOT PASSED'}\n")
     print(baselines_table([t for t in tasks if not t["spec"]["held_out"]], "Development tasks: optimizers without a finder", dev) + "\n")
+    print(baselines_by_setting([t for t in tasks if not t["spec"]["held_out"]], dev,
+                               "Development tasks: where the task's own optimizer at drop's LR wins or loses") + "\n")
     if a.held_out:
         print(baselines_table([t for t in tasks if t["spec"]["held_out"]], "Held-out tasks: optimizers without a finder", held) + "\n")
     print("coefficients (decades per standard deviation of the feature):")
