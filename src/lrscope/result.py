@@ -88,6 +88,18 @@ def _infer_sweep_of_file(lrs: NDArray[np.float64] | None) -> tuple[Literal["exp"
     return None, "steps vary by more than 2 %"
 
 
+def _optimizer_family(name: str, momentum: Any, nesterov: Any) -> str:
+    """The learned reader's optimizer name for a recorded class name: SGD is told apart by its recorded
+    momentum and Nesterov flag (``sgd_any`` when they were not recorded, as in files from before them)."""
+    if name.lower() != "sgd":
+        return name
+    if not isinstance(momentum, (int, float)) or isinstance(momentum, bool):
+        return "sgd_any"
+    if momentum == 0:
+        return "sgd"
+    return "sgd_nesterov" if nesterov is True else "sgd_momentum"
+
+
 @dataclass
 class RangeTestResult:
     """Arrays recorded by one LR range test, and what is needed to read them.
@@ -277,7 +289,7 @@ class RangeTestResult:
             recorded = self.config.get(key)
             if settings[key] is None and recorded is not None:
                 if key == "optimizer":
-                    recorded = "sgd_any" if str(recorded).lower() == "sgd" else str(recorded)  # momentum not recorded
+                    recorded = _optimizer_family(str(recorded), self.config.get("momentum"), self.config.get("nesterov"))
                     try:
                         _reader.normalise_optimizer(recorded)
                     except ValueError:

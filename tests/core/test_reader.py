@@ -53,6 +53,19 @@ def test_settings_name_what_was_used_and_fill_in_the_record():
         assert default.lr == res.suggest().lr and "not used" in default.reason
 
 
+@pytest.mark.parametrize(("config", "family", "on"), [
+    ({"momentum": 0.0, "nesterov": False}, "sgd", set()),
+    ({"momentum": 0.9, "nesterov": False}, "sgd_momentum", {"opt_momentum"}),
+    ({"momentum": 0.9, "nesterov": True}, "sgd_nesterov", {"opt_momentum", "opt_nesterov"}),
+])
+def test_recorded_sgd_momentum_and_nesterov_pick_the_family(config, family, on):
+    lrs, losses = _curve()
+    s = RangeTestResult(lrs, losses, config={"optimizer": "SGD", **config}).suggest("reader", budget=500)
+    assert f"optimizer={family!r} (recorded)" in s.reason
+    opt = {k: v for k, v in s.details["features"].items() if k.startswith("opt_")}
+    assert {k for k, v in opt.items() if v == 1.0} == on and set(opt) == set(rd.OPTIMIZER_FEATURES)
+
+
 def test_settings_with_another_rule_or_bad_values_raise():
     lrs, losses = _curve()
     res = RangeTestResult(lrs, losses)

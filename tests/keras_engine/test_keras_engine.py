@@ -179,6 +179,21 @@ def test_a_torch_dataloader_is_data_too():
     assert len(r) == 15 and any("10 passes" not in n and "cycled" in n for n in r.notes)
 
 
+def test_the_record_says_sgds_momentum_and_nesterov_for_the_learned_reader():
+    x, y = digits(320)
+    r = lk.range_test(cnn(optimizer=keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)), x, y, batch_size=32,
+                      num_steps=10, progress=False)
+    assert r.config["optimizer"] == "SGD" and r.config["momentum"] == pytest.approx(0.9) and r.config["nesterov"] is True
+    from lrscope.result import RangeTestResult
+
+    lrs = np.logspace(-7, 1, 100)  # the reader reads the record with any curve: a clean one, so it does not abstain
+    curve = RangeTestResult(lrs, 2 - np.tanh((np.log10(lrs) + 3) / 0.7) + np.where(lrs > 0.3, (np.log10(lrs) + 0.5) ** 2, 0),
+                            config=r.config)
+    assert "optimizer='sgd_nesterov' (recorded)" in curve.suggest("reader", budget=1000).reason
+    r = lk.range_test(cnn(optimizer=keras.optimizers.Adam(1e-3)), x, y, batch_size=32, num_steps=10, progress=False)
+    assert r.config["optimizer"] == "Adam" and r.config["momentum"] is None and r.config["nesterov"] is None
+
+
 def test_the_articles_find_generator_call_runs_as_written():
     x, y = digits()
 

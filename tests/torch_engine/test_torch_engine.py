@@ -528,6 +528,25 @@ def test_result_config_and_roundtrip(tmp_path):
     assert back.config == res.config
 
 
+@pytest.mark.parametrize(("make", "momentum", "nesterov", "family"), [
+    (lambda p: torch.optim.SGD(p, lr=0.1), 0.0, False, "sgd"),
+    (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), 0.9, False, "sgd_momentum"),
+    (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), 0.9, True, "sgd_nesterov"),
+    (lambda p: torch.optim.Adam(p, lr=1e-3), None, None, "Adam"),
+])
+def test_the_record_says_sgds_momentum_and_nesterov_for_the_learned_reader(make, momentum, nesterov, family):
+    x, y = torch.randn(96, 16), torch.randint(0, 3, (96,))
+    model = Net()
+    res = range_test(model, make(model.parameters()), [(x[i:i + 12], y[i:i + 12]) for i in range(0, 96, 12)], CE,
+                     start_lr=1e-5, end_lr=1.0, num_steps=8, progress=False)
+    assert res.config["momentum"] == momentum and res.config["nesterov"] is nesterov
+    # the reader reads the record with any curve: a clean one, so that it does not abstain
+    lrs = np.logspace(-7, 1, 100)
+    curve = RangeTestResult(lrs, 2 - np.tanh((np.log10(lrs) + 3) / 0.7) + np.where(lrs > 0.3, (np.log10(lrs) + 0.5) ** 2, 0),
+                            config=res.config)
+    assert f"optimizer={family!r} (recorded)" in curve.suggest("reader", budget=1000).reason
+
+
 def test_progress_bar_on_stderr_and_off_in_ci(data, capsys, monkeypatch):
     import sys
 

@@ -372,6 +372,9 @@ def range_test(
         "keras_version": keras.__version__,
         "backend": _backend(),
         "optimizer": type(opt).__name__,
+        # SGD's momentum and Nesterov flag: the learned reader's optimizer family needs them
+        "momentum": float(opt.momentum) if isinstance(getattr(opt, "momentum", None), (int, float)) else None,
+        "nesterov": opt.nesterov if isinstance(getattr(opt, "nesterov", None), bool) else None,
         "batch_size": batch_size or (32 if _is_array(x) else None),
         "metric": key,
         "metric_on": on,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
@@ -311,12 +312,28 @@ def _notes(s: TorchSettings, was_training: bool, engine: TorchEngine | None = No
     return notes
 
 
+def _plain_number(v: Any) -> float | None:
+    """A JSON-ready float from an optimizer hyper-parameter (a float, or a 0-d tensor), else None."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _plain_bool(v: Any) -> bool | None:
+    return v if isinstance(v, bool) else None
+
+
 def _config(s: TorchSettings, optimizer: torch.optim.Optimizer, engine: TorchEngine, train_data: Any) -> dict[str, Any]:
     return {
         "engine": "torch",
         "torch_version": torch.__version__,
         "accumulation_steps": s.accumulation_steps,
         "optimizer": type(optimizer).__name__,
+        # SGD's momentum and Nesterov flag (first group): the learned reader's optimizer family needs them
+        "momentum": _plain_number(optimizer.param_groups[0].get("momentum")),
+        "nesterov": _plain_bool(optimizer.param_groups[0].get("nesterov")),
         "param_groups": len(s.ratios),
         "lr_ratios": s.ratios,
         "batch_size": getattr(train_data, "batch_size", None) or batch_size(engine.stream.first),
