@@ -90,6 +90,29 @@ def test_recorded_losses_are_each_batch_own_loss_not_the_running_mean():
     assert np.max(np.abs(r.losses - running)) > 1e-3
 
 
+def test_on_jax_a_state_laid_out_otherwise_goes_through_the_variables(monkeypatch):
+    """JAX: the sweep puts each batch's LR and metric reset into the state fit's compiled step is given;
+    where the state is not laid out as expected, it goes through the variables instead. That path alone
+    gives the same per-batch losses, and restores bit for bit."""
+    if keras.backend.backend() != "jax":
+        pytest.skip("the JAX trainer's state")
+    from lrscope.keras.engine import _SweepCallback
+
+    x, y = digits(320)
+    runs = []
+    for fallback in (False, True):
+        if fallback:
+            monkeypatch.setattr(_SweepCallback, "_known_layout", lambda self, state: False)
+        m = cnn(seed=1)
+        m.optimizer.build(m.trainable_variables)
+        before = state(m)
+        runs.append(lk.range_test(m, x, y, batch_size=32, start_lr=1e-3, end_lr=0.1, num_steps=10, shuffle=False,
+                                  diverge_threshold=None, metric="accuracy", progress=False))
+        assert unchanged(before)
+    np.testing.assert_allclose(runs[1].losses, runs[0].losses, rtol=1e-6)
+    np.testing.assert_allclose(runs[1].metrics["accuracy"], runs[0].metrics["accuracy"], rtol=1e-6)
+
+
 class _Boom(keras.utils.PyDataset):
     def __init__(self, x, y, at, exc):
         super().__init__()

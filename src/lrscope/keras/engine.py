@@ -176,6 +176,17 @@ def _val_subset(validation_data: Any, batch_size: int | None, val_batches: int) 
 # ----------------------------------------------------------------------------- the engine
 
 
+class _RawLogs(keras.callbacks.CallbackList):
+    """fit's callback list, handing each batch's logs to the callbacks as the backend's arrays. The
+    default list first converts them to Python floats, which waits for every step to finish on the
+    device: a host sync per step that plain ``fit`` (no callbacks) does not pay. The sweep keeps the
+    arrays and reads them back once per chunk."""
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        for callback in self.callbacks:
+            callback.on_train_batch_end(batch, logs=logs)
+
+
 class _SweepCallback(keras.callbacks.Callback):
     """What one sweep step is in Keras: the LR in, the metrics reset, the batch's loss out."""
 
@@ -186,15 +197,44 @@ class _SweepCallback(keras.callbacks.Callback):
         self.point = 0  # the current point
         self.passes = 0  # epochs that ran at least one batch
         self._in_epoch = 0
+        # JAX: fit's own compiled step, wrapped (see _step); the LR variable's place among the optimizer's
+        # variables and the metric variables' reset values; what the next step must set
+        self._step_fn: Any = None
+        self._slots: tuple[int, list[Any]] | None = None
+        self._next_lr: float | None = None
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        model = self._model  # not .model: on JAX that property syncs the whole state
+        if _backend() == "jax" and callable(getattr(model, "train_function", None)) and callable(getattr(model, "_get_jax_state", None)):
+            self._slots = _jax_slots(model)
+            # the state fit is about to build, read without side effects: where it is laid out as this
+            # expects, _step sets the LR and the metrics in it; otherwise each batch goes through the variables
+            if self._slots is not None and self._known_layout(model._get_jax_state(
+                    trainable_variables=True, non_trainable_variables=True, optimizer_variables=True, metrics_variables=True)):
+                self._step_fn = model.train_function
+                model.train_function = self._step
+
+    def on_train_end(self, logs: Any = None) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give fit's compiled step back to the model (at the end of fit, and on any exit)."""
+        if self._step_fn is not None:
+            self._model.train_function = self._step_fn
+            self._step_fn = None
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self._in_epoch = 0
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        model = self.model  # on JAX this property syncs the state, so the assignments below are seen
         if self._in_epoch == 0:
             self.passes += 1
-        if self.batches % self.spec.steps_per_lr == 0:
+        due = self.batches % self.spec.steps_per_lr == 0
+        if self._step_fn is not None:  # JAX: _step puts them into the state it passes on
+            self._next_lr = float(self.sweep.lrs[self.point]) if due else None
+            return
+        model = self.model  # on JAX this property syncs the state, so the assignments below are seen
+        if due:
             model.optimizer.learning_rate.assign(self.sweep.lrs[self.point])
         for m in model.metrics:
             m.reset_state()
@@ -221,6 +261,35 @@ class _SweepCallback(keras.callbacks.Callback):
         if self.sweep.point_done() or self.point >= self.spec.num_steps:
             self.model.stop_training = True
 
+    def _known_layout(self, state: Any) -> bool:
+        """Whether ``state`` is (trainable, non-trainable, optimizer, metric variables) as Keras 3's JAX
+        trainer lays it out, with as many optimizer and metric values as the model has."""
+        assert self._slots is not None
+        resets = self._slots[1]
+        return (isinstance(state, (tuple, list)) and len(state) == 4 and all(isinstance(p, (tuple, list)) for p in state)
+                and len(state[2]) == len(self._model.optimizer.variables) and len(state[3]) == len(resets))
+
+    def _step(self, state: Any, data: Any) -> Any:
+        """fit's compiled JAX step, with this batch's LR and the metrics' reset values put into the state
+        it is given. Keras' JAX fit passes the state from step to step as arrays and writes it back to
+        the variables only when something asks; assigning to the variables (the other backends' way)
+        would cost a full write-back and re-read of every variable each step. The compiled function is
+        fit's own, unchanged: nothing is traced again."""
+        assert self._slots is not None and self._step_fn is not None
+        i_lr, resets = self._slots
+        if not self._known_layout(state):  # on_train_begin saw this layout in the state fit builds
+            raise RuntimeError(f"lrscope: Keras' JAX fit passed a training state laid out otherwise than at its start "
+                               f"(keras {keras.__version__}); please report it")
+        import jax.numpy as jnp
+
+        opt_vars = list(state[2])
+        if self._next_lr is not None:
+            opt_vars[i_lr] = jnp.asarray(self._next_lr, dtype=opt_vars[i_lr].dtype)
+        # fresh arrays each step: the compiled step donates the buffers it is given
+        state = (state[0], state[1], opt_vars, [jnp.array(v) for v in resets])
+        self._next_lr = None
+        return self._step_fn(state, data)
+
     def _evaluate(self) -> tuple[float, float | None]:
         model = self.model
         model.reset_metrics()
@@ -230,6 +299,20 @@ class _SweepCallback(keras.callbacks.Callback):
         model.reset_metrics()
         m = logs.get(self.metric) if self.metric is not None and self.metric_on == "val" else None
         return float(logs["loss"]), None if m is None else float(m)
+
+
+def _jax_slots(model: Any) -> tuple[int, list[Any]] | None:
+    """Where the LR variable sits among the optimizer's variables, and every metric variable's value
+    after ``reset_state`` (read at the start of fit, which resets the metrics then anyway); None where
+    the LR is not one of the optimizer's variables."""
+    opt = model.optimizer
+    lr = getattr(opt, "_learning_rate", None)
+    i_lr = next((i for i, v in enumerate(opt.variables) if v is lr), None)
+    if i_lr is None:
+        return None
+    for m in model.metrics:
+        m.reset_state()
+    return i_lr, [np.array(keras.ops.convert_to_numpy(v.value), copy=True) for v in model.metrics_variables]
 
 
 def _to_host(values: Any) -> np.ndarray:
@@ -360,8 +443,12 @@ def range_test(
         cb = _SweepCallback(sweep, spec, key, on, val)
         with sweep.running(lambda: cb.batches), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
-            model.fit(x, y, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=shuffle,
-                      sample_weight=sample_weight, callbacks=[cb], verbose=0)  # fmt: skip
+            try:
+                callbacks = _RawLogs([cb], add_history=True, model=model, verbose=0, epochs=epochs)
+                model.fit(x, y, batch_size=batch_size, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=shuffle,
+                          sample_weight=sample_weight, callbacks=callbacks, verbose=0)  # fmt: skip
+            finally:
+                cb.release()
             if cb.point < spec.num_steps and not model.stop_training:
                 raise DataExhausted  # fit ended on its own: a one-shot generator ran dry
     if sweep.interrupt is not None:
