@@ -229,7 +229,8 @@ def table(rows: list[dict[str, Any]], reader_lrs: dict[tuple[str, int], float | 
         fin = a[np.isfinite(a)]
 
         def q(p: float, a: np.ndarray = a) -> str:
-            v = float(np.percentile(a, p))
+            with np.errstate(invalid="ignore"):  # inf (diverged) among the regrets: the percentile may be inf or nan
+                v = float(np.percentile(a, p))
             return f"{v:.3f}" if math.isfinite(v) else "diverged"
 
         worst = "diverged" if not np.all(np.isfinite(a)) else f"{fin.max():.3f}"
@@ -316,6 +317,20 @@ def baselines_table(tasks: list[dict[str, Any]], title: str, rows: list[dict[str
             lines.append(f"| {label} | {len(regs)} | {sum(ins)} ({100 * sum(ins) / len(regs):.0f} %) | "
                          f"{np.median(a):.3f} | {'diverged' if not np.all(np.isfinite(a)) else f'{a.max():.3f}'} | "
                          f"{wins[0]} / {wins[1]} / {wins[2]} |")
+    return "\n".join(lines)
+
+
+def breakdown(rows: list[dict[str, Any]], reader_lrs: dict[tuple[str, int], float | None], title: str,
+              rules: tuple[str, ...] = ("reader", "lrscope drop", "fastai minimum/10 (reimpl.)", "fastai valley (reimpl.)")) -> str:
+    """In-band share per optimizer, schedule and model family, for a few rules (leave-one-family-out
+    for the reader: each cell scored once per family it belongs to, as in the main table)."""
+    lines = [f"**{title}**", "", "| tasks with | cells | " + " | ".join(rules) + " |", "|---|---|" + "---|" * len(rules)]
+    for key in ("optimizer", "schedule", "model"):
+        for v in sorted({r[key] for r in rows}):
+            sub = [r for r in rows if r[key] == v]
+            _, st = table(sub, reader_lrs, "", lofo_mode=True)
+            n = st["lrscope drop"]["n"]
+            lines.append(f"| {key}={v} | {n} | " + " | ".join(f"{100 * st[k]['in_band'] / st[k]['n']:.0f} %" for k in rules) + " |")
     return "\n".join(lines)
 
 
@@ -460,6 +475,7 @@ def main() -> None:
               f"{st_t.get('reader', {}).get('in_band', 0)}/{st_t.get('reader', {}).get('n', 0)}, error sd {np.std(resid_t):.2f} decades")
     print()
     print(distribution(dev_stats, "Regret distribution, development families (leave-one-family-out; share of cells with regret at most ...)") + "\n")
+    print(breakdown(dev, best_pred, "In band by setting, development families (leave-one-family-out)") + "\n")
     print(what_the_errors_say([t for t in tasks if not t["spec"]["held_out"]], dev, best_resid,
                               "What the errors say, development families") + "\n")
     q_lo, q_hi = (np.percentile(best_resid, [10, 90]).tolist() if best_resid else [0.0, 0.0])
