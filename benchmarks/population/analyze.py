@@ -277,7 +277,7 @@ def baselines_by_setting(tasks: list[dict[str, Any]], rows: list[dict[str, Any]]
         for g in (f"optimizer={sp['optimizer']}", f"model={sp['model']}", _budget_bin(int(sp["budget"]))):
             groups.setdefault(g, []).append(t)
     bins = ("budget < 300", "budget 300-999", "budget >= 1000")
-    for g in sorted(groups, key=lambda k: (("optimizer", "model").index(k.split("=")[0]), k) if "=" in k else (2, str(bins.index(k)))):
+    for g in sorted(groups, key=lambda k: (2, str(bins.index(k))) if k in bins else (("optimizer", "model").index(k.split("=")[0]), k)):
         ts = groups[g]
         cols = []
         for name in ("prodigy", "schedulefree"):
