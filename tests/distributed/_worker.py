@@ -48,7 +48,7 @@ def make_model() -> nn.Module:
 def main() -> None:
     case, rank, world, port, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], Path(sys.argv[5])
     torch.set_num_threads(1)
-    timeout = datetime.timedelta(seconds=4 if case == "raise_linger" else 60)
+    timeout = datetime.timedelta(seconds=4 if case.endswith("linger") else 60)
     if world > 1:
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
                                 timeout=timeout)
@@ -72,6 +72,8 @@ def main() -> None:
             return loss * float("nan")
         if case.startswith("raise") and rank == 1 and calls[0] == 7:
             raise ValueError("boom on purpose")
+        if case.startswith("verify_raise") and rank == 1 and calls[0] == 9:  # in verify's second trial
+            raise ValueError("boom in a trial")
         return loss
 
     data = train
@@ -87,6 +89,9 @@ def main() -> None:
         kwargs.update(snapshot="disk", snapshot_dir=str(out / f"snap{rank}"))
         (out / f"snap{rank}").mkdir()
     try:
+        if case.startswith("verify_raise"):
+            v = verify_suggestion(wrapped, opt, train, loss_fn, center=3e-2, trial_steps=6)
+            raise AssertionError(f"verify_suggestion returned {v} although rank 1 raised")
         result = range_test(wrapped, opt, data, loss_fn, **kwargs)
         report["result"] = result.to_dict() if hasattr(result, "to_dict") else json.loads(result.to_json())
         if case == "basic":
@@ -102,7 +107,7 @@ def main() -> None:
     if case.startswith("raise"):
         report["left_behind"] = sorted(os.listdir(out / f"snap{rank}"))
     (out / f"rank{rank}.json").write_text(json.dumps(report, default=str))
-    if case == "raise_linger" and rank == 1:
+    if case.endswith("linger") and rank == 1:
         time.sleep(10)  # the failing process lives on: the others must fail on the group's timeout
     if dist.is_initialized():
         dist.barrier()

@@ -124,6 +124,19 @@ def test_a_rank_that_raises_fails_the_others_naming_it(tmp_path: Path, case: str
         assert rep["initialized_after"] is False  # the group was aborted: no later collective can hang
 
 
+@pytest.mark.parametrize("case", ["verify_raise", "verify_raise_linger"])
+def test_verify_suggestion_names_the_rank_that_raised(tmp_path: Path, case: str) -> None:
+    r0, r1 = launch(case, 2, tmp_path)
+    assert r1["error"]["type"] == "ValueError" and r1["error"]["message"] == "boom in a trial"
+    assert r0["error"]["type"] == "RankFailedError" and r0["error"]["rank"] == 1
+    assert "verify_suggestion failed on another process: rank 1: ValueError: boom in a trial" in r0["error"]["message"]
+    if case == "verify_raise_linger":  # rank 1 stays alive: rank 0 fails on the group's 4 s timeout
+        assert r0["seconds"] < 30
+    for rep in (r0, r1):
+        assert rep["restored"]  # each trial puts the weights back, also when it raises
+        assert rep["initialized_after"] is False
+
+
 def test_torchrun_cli_find(tmp_path: Path) -> None:
     """`torchrun --nproc_per_node=2 -m lrscope find SPEC`: the factory builds the DDP model; rank 0 writes."""
     out = tmp_path / "out"

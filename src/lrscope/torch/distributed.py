@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,8 @@ from lrscope.torch.batches import batch_size
 from lrscope.torch.checks import TorchSettings
 from lrscope.torch.engine import TorchEngine
 
-__all__ = ["DistributedEngine", "RankFailedError", "all_means", "any_rank", "comm_device", "min_over_ranks"]
+__all__ = ["DistributedEngine", "RankFailedError", "all_means", "any_rank", "comm_device", "fault_guard", "min_over_ranks",
+           "rank_fault"]
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ _MAX_FAULT_TEXT = 2000
 
 
 class RankFailedError(RuntimeError):
-    """Another rank of the process group failed during the range test (the message names it).
+    """Another rank of the process group failed during the range test or verify_suggestion (the message names it).
 
     Attributes:
         rank: the rank that failed (None when no rank reported; e.g. a process killed from outside).
@@ -175,11 +176,11 @@ def _abort(group: Any) -> None:
 class FaultChannel:
     """Where a rank says it failed (the process group's store), and where the others read it."""
 
-    def __init__(self, group: Any, run: int) -> None:
+    def __init__(self, group: Any, run: int, what: str = "range_test") -> None:
         self.group = group
         self.rank = dist.get_rank(group)
         self.world = dist.get_world_size(group)
-        self.prefix = f"lrscope/range_test/{run}/fault/"
+        self.prefix = f"lrscope/{what}/{run}/fault/"
         self.store = _store(group)
 
     def report(self, text: str) -> None:
@@ -207,9 +208,48 @@ class FaultChannel:
 
 
 def _fault_text(exc: BaseException) -> str:
-    if isinstance(exc, _Interrupted):
+    if isinstance(exc, (_Interrupted, KeyboardInterrupt)):
         return "KeyboardInterrupt"
     return f"{type(exc).__name__}: {exc}"
+
+
+def rank_fault(exc: BaseException, channel: FaultChannel, group: Any, what: str) -> BaseException:
+    """What this rank raises after ``exc`` ended ``what`` (e.g. "the range test") on it, once it has
+    told the others or learnt which rank failed first; the group is aborted either way.
+
+    An exception of this rank's own (anything but a collective's error, or Ctrl-C) is written to the
+    store under this rank and raised as it is. A collective's error (a peer aborted, or the group's
+    timeout) raises :class:`RankFailedError` naming the rank that reported, if one did.
+    """
+    interrupted = isinstance(exc, (_Interrupted, KeyboardInterrupt))
+    own = interrupted or not isinstance(exc, (RuntimeError, dist.DistError))
+    peer = None if own else channel.peer()
+    if peer is None:
+        channel.report(f"rank {channel.rank}: {_fault_text(exc)}")
+        _abort(group)
+        return KeyboardInterrupt() if isinstance(exc, _Interrupted) else exc
+    rank, text = peer
+    _abort(group)
+    return RankFailedError(
+        f"{what} failed on another process: {text}. This rank ({channel.rank}) stopped at its next "
+        "collective operation; its model and optimizer are restored, and the process group was aborted "
+        "(the ranks stopped at different collectives, so it cannot be used again): end the processes",
+        rank,
+    )
+
+
+@contextlib.contextmanager
+def fault_guard(group: Any, what: str, key: str) -> Iterator[None]:
+    """Run a block on every rank of ``group``; when it fails on one rank, the others raise
+    :class:`RankFailedError` naming it (see :func:`rank_fault`) instead of a bare collective error."""
+    channel = FaultChannel(group, next(_runs), key)
+    try:
+        yield
+    except BaseException as exc:
+        fault = rank_fault(exc, channel, group, what)
+        if fault is exc:
+            raise
+        raise fault from (exc if not isinstance(exc, (_Interrupted, KeyboardInterrupt)) else None)
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -398,22 +438,7 @@ class DistributedEngine(TorchEngine):
 
     def _fault(self, exc: BaseException) -> BaseException:
         """What this rank raises after a fault, once it has told the others (or learnt who failed)."""
-        own = isinstance(exc, _Interrupted) or not isinstance(exc, (RuntimeError, dist.DistError))
-        peer = None if own else self.faults.peer()
-        if peer is None:
-            self.faults.report(f"rank {self.rank}: {_fault_text(exc)}")
-            _abort(self.group)
-            if isinstance(exc, _Interrupted):
-                return KeyboardInterrupt()
-            return exc
-        rank, text = peer
-        _abort(self.group)
-        return RankFailedError(
-            f"the range test failed on another process: {text}. This rank ({self.rank}) stopped at its next "
-            "collective operation; its model and optimizer are restored, and the process group was aborted "
-            "(the ranks stopped at different collectives, so it cannot be used again): end the processes",
-            rank,
-        )
+        return rank_fault(exc, self.faults, self.group, "the range test")
 
     # -------------------------------------------------------------- result
 

@@ -51,6 +51,7 @@ it buys.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
@@ -361,7 +362,14 @@ def verify_suggestion(
     # The batches are drawn inside the RNG state that is put back: a shuffled DataLoader or a random
     # augmentation draws from the global generators and the loader's own (as range_test restores them).
     generators = data_generators(train_data) + (data_generators(val_data) if val_data is not None else [])
-    with preserve_rngs(generators):
+    group = _world()
+    if group is not None:  # a rank that fails is named on the others, as in the range test
+        from lrscope.torch.distributed import fault_guard
+
+        guard: Any = fault_guard(group, "verify_suggestion", "verify_suggestion")
+    else:
+        guard = contextlib.nullcontext()
+    with preserve_rngs(generators), guard:
         return _verify(
             model, optimizer, train_data, loss_fn, step_fn, lr0=lr0, base=base, trial_steps=trial_steps,
             num_candidates=num_candidates, spacing=spacing, extend=extend, shrink=shrink, shrink_why=shrink_why,
