@@ -90,6 +90,23 @@ def test_recorded_losses_are_each_batch_own_loss_not_the_running_mean():
     assert np.max(np.abs(r.losses - running)) > 1e-3
 
 
+def test_recorded_training_metric_is_each_batch_own_not_the_running_mean():
+    x, y = digits(320)
+    m, twin = cnn(seed=2), cnn(seed=2)
+    r = lk.range_test(m, x, y, batch_size=32, start_lr=1e-3, end_lr=0.3, num_steps=10, shuffle=False,
+                      diverge_threshold=None, metric="accuracy", metric_on="train", progress=False)  # fmt: skip
+    direct = []
+    for i in range(10):
+        xb, yb = x[32 * i : 32 * (i + 1)], y[32 * i : 32 * (i + 1)]
+        pred = np.argmax(keras.ops.convert_to_numpy(twin(xb, training=True)), axis=1)
+        direct.append(float(np.mean(pred == yb)))
+        twin.optimizer.learning_rate.assign(r.lrs[i])
+        twin.train_on_batch(xb, yb)
+    np.testing.assert_allclose(r.metrics["accuracy"], direct, atol=1e-6)
+    running = np.cumsum(direct) / np.arange(1, 11)
+    assert np.max(np.abs(r.metrics["accuracy"] - running)) > 0.02
+
+
 def test_on_jax_a_state_laid_out_otherwise_goes_through_the_variables(monkeypatch):
     """JAX: the sweep puts each batch's LR and metric reset into the state fit's compiled step is given;
     where the state is not laid out as expected, it goes through the variables instead. That path alone
