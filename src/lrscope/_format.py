@@ -87,13 +87,13 @@ def curve_end(result: RangeTestResult, source: Any = "auto", curve: Any = None) 
     what = "diverged" if math.isfinite(float(losses[i])) else "turned non-finite"
     short = "diverged" if what == "diverged" else "non-finite"
     loss = "validation loss" if result.loss_source(source) == "val_loss" else "loss"
-    return CurveEnd(lr, short, f"the {loss} {what} from lr {format_lr(lr)} on (the rules read no further)", by_sweep=False)
+    return CurveEnd(lr, short, f"the {loss} {what} from lr {format_lr(lr)} on, where the rules stop reading", by_sweep=False)
 
 
 def stop_text(result: RangeTestResult, source: Any = "auto") -> str:
     """How the run ended, in the words the terminal, the report and the figures share.
 
-    ``"completed"``; ``"completed; the (validation) loss diverged from lr 0.32 on (the rules read no further)"`` when
+    ``"completed"``; ``"completed; the (validation) loss diverged from lr 0.32 on, where the rules stop reading"`` when
     the analysis cuts a curve the sweep ran past; ``"diverged at lr 0.32: <the stop rule's numbers>"``
     when the sweep stopped itself; ``"interrupted: ..."``, ``"data exhausted: ..."``.
     """

@@ -239,7 +239,7 @@ def _divergence(result: RangeTestResult, lrs: np.ndarray, losses: np.ndarray, cu
     point where the analysis (:func:`lrscope.analysis.curve.prepare_curve`) cuts the curve because the loss
     blew up — a sweep that ran to its last step can still have diverged before it. The legend uses the
     words of the terminal and the report (:func:`lrscope._format.stop_text`): "sweep completed; the loss
-    diverged from lr 0.32 on (the rules read no further)", "sweep stopped: diverged at lr 0.32".
+    diverged from lr 0.32 on, where the rules stop reading", "sweep stopped: diverged at lr 0.32".
     """
     end = curve_end(result, source, curve)
     if end is None:

@@ -159,7 +159,7 @@ def test_completed_sweep_that_blew_up_is_marked_where_the_analysis_cuts_it(ax, m
     assert text.get_text() == "diverged" and text.xy[0] == pytest.approx(r.lrs[c.stop])
     legend = [" ".join(t.get_text().split()) for t in ax.get_legend().get_texts()]  # long entries wrap
     # the sweep's own word first ("completed", as the terminal and the report say), then the analysis' cut
-    assert f"sweep completed; the loss diverged from lr {format_lr(r.lrs[c.stop])} on (the rules read no further)" in legend
+    assert f"sweep completed; the loss diverged from lr {format_lr(r.lrs[c.stop])} on, where the rules stop reading" in legend
     _, ax2 = P.new_figure()
     P.plot_result(r, ax=ax2, show_divergence=False)
     assert not by_gid(ax2, "divergence") and not by_gid(ax2, "divergence_label")
