@@ -334,6 +334,24 @@ def breakdown(rows: list[dict[str, Any]], reader_lrs: dict[tuple[str, int], floa
     return "\n".join(lines)
 
 
+def where_drop_sits(rows: list[dict[str, Any]], title: str) -> str:
+    """Per model family and optimizer: how far the band's centre sits above ``drop``'s LR, how often
+    ``drop`` was raised to a decade below the bottom (floored) or capped, and where the band's centre
+    sits relative to the curve's lowest smoothed loss (decades)."""
+    lines = [f"**{title}**", "", "| tasks with | cells | band centre - drop: median (25th-75th pct) | drop floored | drop capped "
+             "| band centre - lowest loss: median |", "|---|---|---|---|---|---|"]
+    found = [r for r in rows if r["found"]]
+    for key in ("model", "optimizer"):
+        for v in sorted({r[key] for r in found}):
+            sub = [r for r in found if r[key] == v]
+            y = np.array([r["y_band_centre"] for r in sub])
+            to_min = np.array([r["y_band_centre"] - r["features"]["to_min"] for r in sub])
+            lines.append(f"| {key}={v} | {len(sub)} | {np.median(y):+.2f} ({np.percentile(y, 25):+.2f} .. {np.percentile(y, 75):+.2f}) | "
+                         f"{100 * np.mean([r['features']['floored'] for r in sub]):.0f} % | "
+                         f"{100 * np.mean([r['features']['capped'] for r in sub]):.0f} % | {np.median(to_min):+.2f} |")
+    return "\n".join(lines)
+
+
 def _regret(hib: bool, best: float, m: float) -> float:
     if not math.isfinite(m) or (hib and m == 0.0):
         return math.inf
@@ -476,6 +494,7 @@ def main() -> None:
     print()
     print(distribution(dev_stats, "Regret distribution, development families (leave-one-family-out; share of cells with regret at most ...)") + "\n")
     print(breakdown(dev, best_pred, "In band by setting, development families (leave-one-family-out)") + "\n")
+    print(where_drop_sits(dev, "Where drop sits, development families") + "\n")
     print(what_the_errors_say([t for t in tasks if not t["spec"]["held_out"]], dev, best_resid,
                               "What the errors say, development families") + "\n")
     q_lo, q_hi = (np.percentile(best_resid, [10, 90]).tolist() if best_resid else [0.0, 0.0])
