@@ -34,7 +34,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 from benchmarks.population.families import PopulationTask, build, draw  # noqa: E402
-from benchmarks.quality.train import LATTICE, _atomic_json, _best_k, grid_summary, lattice_lr, regret, snap  # noqa: E402
+from benchmarks.quality.train import LATTICE, _atomic_json, _best_k, grid_summary, lattice_lr, regret, run_steps, snap  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -83,23 +83,7 @@ def train(task: PopulationTask, lr: float, seed: int, optimizer: str | None = No
     else:
         opt = task.make_optimizer(model.parameters(), lr)
         sched = make_scheduler(task, opt, lr)
-    it = task.batches(seed)
-    diverged = False
-    for _ in range(task.budget):
-        x, y = next(it)
-        opt.zero_grad(set_to_none=True)
-        loss = task.loss_fn(model(x), y)
-        if not torch.isfinite(loss):
-            diverged = True
-            break
-        loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-    if sf is not None:
-        sf.eval()
-    metric = task.evaluate(model) if not diverged else (0.0 if task.higher_is_better else math.inf)
-    diverged = diverged or (not task.higher_is_better and not math.isfinite(metric))
+    metric, diverged = run_steps(task, model, opt, sched, seed, task.budget, before_eval=sf.eval if sf is not None else None)
     return {"metric": metric, "diverged": diverged, "seconds": time.perf_counter() - t0}
 
 

@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -86,7 +87,14 @@ def train(task: Task, lr: float, seed: int, steps: int | None = None, base_lr: f
     t0 = time.perf_counter()
     model = task.model(seed)
     opt = task.make_optimizer(model.parameters(), lr)
-    sched = make_scheduler(task, opt, lr, base_lr)
+    metric, diverged = run_steps(task, model, opt, make_scheduler(task, opt, lr, base_lr), seed, steps)
+    return {"metric": metric, "diverged": diverged, "seconds": time.perf_counter() - t0}
+
+
+def run_steps(task: Any, model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any, seed: int, steps: int,
+              before_eval: Any = None) -> tuple[float, bool]:
+    """``steps`` training steps on ``task.batches(seed)`` (stopping at a non-finite loss), then the
+    held-out metric (``before_eval()`` first, e.g. Schedule-Free's ``eval()``); (metric, diverged)."""
     it = task.batches(seed)
     diverged = False
     for _ in range(steps):
@@ -100,10 +108,10 @@ def train(task: Task, lr: float, seed: int, steps: int | None = None, base_lr: f
         opt.step()
         if sched is not None:
             sched.step()
+    if before_eval is not None:
+        before_eval()
     metric = task.evaluate(model) if not diverged else (0.0 if task.higher_is_better else math.inf)
-    if not task.higher_is_better and not math.isfinite(metric):
-        diverged = True
-    return {"metric": metric, "diverged": diverged, "seconds": time.perf_counter() - t0}
+    return metric, diverged or (not task.higher_is_better and not math.isfinite(metric))
 
 
 def ground_truth(task: Task, k: int, cache: RunCache | None = None, seeds=None, k_base: int | None = None) -> dict:

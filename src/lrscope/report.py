@@ -44,16 +44,18 @@ def suggestion_rows(result: RangeTestResult, *, source: str = "auto", methods: S
     default = _default_method()
     given: dict[str, Any] = dict(settings or {})
     src = cast("Source", source)
+
+    def one(m: str) -> Any:  # the default rule's row and the reader's read the settings (None: the default path)
+        if given and m in (default, "reader"):
+            return result.suggest(None if m == default else m, source=src, **given)
+        return result.suggest(m, source=src)
+
     if methods is None:
         sugg = result.suggestions(source=src)
+        if given and default in sugg:
+            sugg[default] = one(default)
     else:
-        sugg = {m: result.suggest(m, source=src) for m in methods if not (given and m in (default, "reader"))}
-    if given:
-        for m in (default, "reader"):
-            if m is not None and (m in sugg or (methods is not None and m in methods)):
-                sugg[m] = result.suggest(None if m == default else m, source=src, **given)
-        if methods is not None:
-            sugg = {m: sugg[m] for m in methods}
+        sugg = {m: one(m) for m in methods}
     names = sorted(sugg, key=lambda m: (m != default,))  # default first, others in registry order
     rows = []
     for name in names:

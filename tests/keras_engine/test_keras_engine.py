@@ -73,18 +73,26 @@ def test_digits_cnn_range_test_restores_bit_for_bit_and_suggests_a_sane_lr():
     assert any("cycled" in n for n in r.notes)  # 1400 / 32 = 44 batches a pass, 100 points
 
 
+def _replay(twin, x, y, lrs):
+    """Each of the first len(lrs) batches of 32 on ``twin``: its own loss and accuracy before the step
+    (one forward in training mode, as fit's), then a step at that batch's LR."""
+    losses, accs = [], []
+    for i, lr in enumerate(lrs):
+        xb, yb = x[32 * i : 32 * (i + 1)], y[32 * i : 32 * (i + 1)]
+        out = twin(xb, training=True)
+        losses.append(float(keras.ops.convert_to_numpy(CE(yb, out))))
+        accs.append(float(np.mean(np.argmax(keras.ops.convert_to_numpy(out), axis=1) == yb)))
+        twin.optimizer.learning_rate.assign(lr)
+        twin.train_on_batch(xb, yb)
+    return np.array(losses), np.array(accs)
+
+
 def test_recorded_losses_are_each_batch_own_loss_not_the_running_mean():
     x, y = digits(320)
     m, twin = cnn(seed=1, metrics=()), cnn(seed=1, metrics=())
     r = lk.range_test(m, x, y, batch_size=32, start_lr=1e-3, end_lr=0.1, num_steps=10, shuffle=False,
                       diverge_threshold=None, progress=False)  # fmt: skip
-    lrs = r.lrs
-    direct = []
-    for i in range(10):
-        xb, yb = x[32 * i : 32 * (i + 1)], y[32 * i : 32 * (i + 1)]
-        direct.append(float(keras.ops.convert_to_numpy(CE(yb, twin(xb, training=True)))))
-        twin.optimizer.learning_rate.assign(lrs[i])
-        twin.train_on_batch(xb, yb)
+    direct, _ = _replay(twin, x, y, r.lrs)
     np.testing.assert_allclose(r.losses, direct, rtol=2e-5)
     running = np.cumsum(direct) / np.arange(1, 11)  # what Keras' logs hold: not what we record
     assert np.max(np.abs(r.losses - running)) > 1e-3
@@ -95,13 +103,7 @@ def test_recorded_training_metric_is_each_batch_own_not_the_running_mean():
     m, twin = cnn(seed=2), cnn(seed=2)
     r = lk.range_test(m, x, y, batch_size=32, start_lr=1e-3, end_lr=0.3, num_steps=10, shuffle=False,
                       diverge_threshold=None, metric="accuracy", metric_on="train", progress=False)  # fmt: skip
-    direct = []
-    for i in range(10):
-        xb, yb = x[32 * i : 32 * (i + 1)], y[32 * i : 32 * (i + 1)]
-        pred = np.argmax(keras.ops.convert_to_numpy(twin(xb, training=True)), axis=1)
-        direct.append(float(np.mean(pred == yb)))
-        twin.optimizer.learning_rate.assign(r.lrs[i])
-        twin.train_on_batch(xb, yb)
+    _, direct = _replay(twin, x, y, r.lrs)
     np.testing.assert_allclose(r.metrics["accuracy"], direct, atol=1e-6)
     running = np.cumsum(direct) / np.arange(1, 11)
     assert np.max(np.abs(r.metrics["accuracy"] - running)) > 0.02

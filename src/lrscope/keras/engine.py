@@ -200,7 +200,7 @@ class _SweepCallback(keras.callbacks.Callback):
         # JAX: fit's own compiled step, wrapped (see _step); the LR variable's place among the optimizer's
         # variables and the metric variables' reset values; what the next step must set
         self._step_fn: Any = None
-        self._slots: tuple[int, list[Any]] | None = None
+        self._slots: tuple[int, int, list[Any]] | None = None  # LR's index, optimizer variables, metric resets
         self._next_lr: float | None = None
 
     def on_train_begin(self, logs: Any = None) -> None:
@@ -265,9 +265,9 @@ class _SweepCallback(keras.callbacks.Callback):
         """Whether ``state`` is (trainable, non-trainable, optimizer, metric variables) as Keras 3's JAX
         trainer lays it out, with as many optimizer and metric values as the model has."""
         assert self._slots is not None
-        resets = self._slots[1]
+        _, n_opt, resets = self._slots
         return (isinstance(state, (tuple, list)) and len(state) == 4 and all(isinstance(p, (tuple, list)) for p in state)
-                and len(state[2]) == len(self._model.optimizer.variables) and len(state[3]) == len(resets))
+                and len(state[2]) == n_opt and len(state[3]) == len(resets))
 
     def _step(self, state: Any, data: Any) -> Any:
         """fit's compiled JAX step, with this batch's LR and the metrics' reset values put into the state
@@ -276,7 +276,7 @@ class _SweepCallback(keras.callbacks.Callback):
         would cost a full write-back and re-read of every variable each step. The compiled function is
         fit's own, unchanged: nothing is traced again."""
         assert self._slots is not None and self._step_fn is not None
-        i_lr, resets = self._slots
+        i_lr, _, resets = self._slots
         if not self._known_layout(state):  # on_train_begin saw this layout in the state fit builds
             raise RuntimeError(f"lrscope: Keras' JAX fit passed a training state laid out otherwise than at its start "
                                f"(keras {keras.__version__}); please report it")
@@ -301,10 +301,10 @@ class _SweepCallback(keras.callbacks.Callback):
         return float(logs["loss"]), None if m is None else float(m)
 
 
-def _jax_slots(model: Any) -> tuple[int, list[Any]] | None:
-    """Where the LR variable sits among the optimizer's variables, and every metric variable's value
-    after ``reset_state`` (read at the start of fit, which resets the metrics then anyway); None where
-    the LR is not one of the optimizer's variables."""
+def _jax_slots(model: Any) -> tuple[int, int, list[Any]] | None:
+    """Where the LR variable sits among the optimizer's variables, how many those are, and every metric
+    variable's value after ``reset_state`` (read at the start of fit, which resets the metrics then
+    anyway); None where the LR is not one of the optimizer's variables."""
     opt = model.optimizer
     lr = getattr(opt, "_learning_rate", None)
     i_lr = next((i for i, v in enumerate(opt.variables) if v is lr), None)
@@ -312,7 +312,7 @@ def _jax_slots(model: Any) -> tuple[int, list[Any]] | None:
         return None
     for m in model.metrics:
         m.reset_state()
-    return i_lr, [np.array(keras.ops.convert_to_numpy(v.value), copy=True) for v in model.metrics_variables]
+    return i_lr, len(opt.variables), [np.array(keras.ops.convert_to_numpy(v.value), copy=True) for v in model.metrics_variables]
 
 
 def _to_host(values: Any) -> np.ndarray:

@@ -221,8 +221,7 @@ def rank_fault(exc: BaseException, channel: FaultChannel, group: Any, what: str)
     store under this rank and raised as it is. A collective's error (a peer aborted, or the group's
     timeout) raises :class:`RankFailedError` naming the rank that reported, if one did.
     """
-    interrupted = isinstance(exc, (_Interrupted, KeyboardInterrupt))
-    own = interrupted or not isinstance(exc, (RuntimeError, dist.DistError))
+    own = isinstance(exc, (_Interrupted, KeyboardInterrupt)) or not isinstance(exc, (RuntimeError, dist.DistError))
     peer = None if own else channel.peer()
     if peer is None:
         channel.report(f"rank {channel.rank}: {_fault_text(exc)}")
@@ -239,17 +238,18 @@ def rank_fault(exc: BaseException, channel: FaultChannel, group: Any, what: str)
 
 
 @contextlib.contextmanager
-def fault_guard(group: Any, what: str, key: str) -> Iterator[None]:
-    """Run a block on every rank of ``group``; when it fails on one rank, the others raise
-    :class:`RankFailedError` naming it (see :func:`rank_fault`) instead of a bare collective error."""
-    channel = FaultChannel(group, next(_runs), key)
+def fault_guard(group: Any, what: str) -> Iterator[None]:
+    """Run a block (``what``, e.g. "verify_suggestion") on every rank of ``group``; when it fails on one
+    rank, the others raise :class:`RankFailedError` naming it (see :func:`rank_fault`) instead of a
+    bare collective error."""
+    channel = FaultChannel(group, next(_runs), what.replace(" ", "_"))
     try:
         yield
     except BaseException as exc:
         fault = rank_fault(exc, channel, group, what)
         if fault is exc:
             raise
-        raise fault from (exc if not isinstance(exc, (_Interrupted, KeyboardInterrupt)) else None)
+        raise fault from exc
 
 
 # ----------------------------------------------------------------------------- the engine

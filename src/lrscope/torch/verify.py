@@ -366,7 +366,7 @@ def verify_suggestion(
     if group is not None:  # a rank that fails is named on the others, as in the range test
         from lrscope.torch.distributed import fault_guard
 
-        guard: Any = fault_guard(group, "verify_suggestion", "verify_suggestion")
+        guard: Any = fault_guard(group, "verify_suggestion")
     else:
         guard = contextlib.nullcontext()
     with preserve_rngs(generators), guard:
